@@ -1,0 +1,10 @@
+"""`repro incident ...` commands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def incident() -> None:
+    """(under construction)"""

@@ -1,0 +1,86 @@
+"""The `repro` command: global options, error handling, and the command groups."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from repro import __version__
+from repro.cli.options import AppContext
+from repro.db import redact_text
+from repro.errors import ReproError
+
+
+class _ReproClickError(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ReproGroup(click.Group):
+    """Turns ReproError (and any unexpected exception) into one `Error: ...` line unless --traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ReproError as exc:
+            if _traceback_wanted(ctx):
+                raise
+            raise _ReproClickError(_one_line(str(exc)), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:
+            if _traceback_wanted(ctx):
+                raise
+            message = f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (run with --traceback for details)"
+            raise _ReproClickError(message, 1) from None
+
+
+def _one_line(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+    return redact_text(first)
+
+
+def _traceback_wanted(ctx: click.Context) -> bool:
+    app = ctx.find_object(AppContext)
+    return bool(app and app.traceback) or os.environ.get("REPRO_TRACEBACK") == "1"
+
+
+@click.group(cls=ReproGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--config", "config_path", envvar="REPRO_CONFIG", metavar="PATH",
+              help="Configuration file (default ./repro.yaml; env REPRO_CONFIG).")
+@click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
+@click.version_option(__version__, prog_name="repro")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, traceback: bool) -> None:
+    """Reproduce production incidents on staging, fast and without leaking personal data.
+
+    \b
+    Example:
+      repro copy-user 42 --incident INC-7
+    """
+    ctx.obj = AppContext(config_path=config_path, traceback=traceback)
+
+
+def _register() -> None:
+    from repro.cli import copy, demo, har, hotfix, incident, mask, snapshot
+
+    cli.add_command(copy.copy_user)
+    cli.add_command(copy.plan)
+    cli.add_command(mask.mask_check)
+    cli.add_command(snapshot.snapshot)
+    cli.add_command(incident.incident)
+    cli.add_command(har.har)
+    cli.add_command(hotfix.hotfix)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="repro")

@@ -1,0 +1,1 @@
+"""Masking: YAML rules -> strategies -> deterministic, fail-closed masking of row batches."""
