@@ -87,6 +87,7 @@ def _sqlite_read_only_creator(path: str) -> Any:
         conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True,
                                check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
+        conn.isolation_level = None  # transactions are opened explicitly by read_only_snapshot
         return conn
 
     return connect
@@ -118,7 +119,10 @@ def read_only_snapshot(engine: Engine) -> Iterator[Connection]:
             conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         else:
             conn.exec_driver_sql("PRAGMA query_only = ON")
-            conn.begin()
+            if conn.connection.dbapi_connection is not None and getattr(
+                conn.connection.dbapi_connection, "isolation_level", ""
+            ) is None:
+                conn.exec_driver_sql("BEGIN")  # the driver does not manage transactions: open one explicitly
             # A read on sqlite_master takes the shared lock: the view is fixed from here on.
             conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
         try:

@@ -126,7 +126,7 @@ def reflect(
         raise DatabaseError(f"cannot read the schema of {redact_url(url)}: {describe_db_error(exc)}") from None
     tables: dict[str, TableInfo] = {}
     fks: list[ForeignKey] = []
-    for table in metadata.sorted_tables:
+    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         name = table.name
         pk = tuple(c.name for c in table.primary_key.columns)
         uniques = [tuple(c.name for c in cons.columns) for cons in table.constraints
@@ -134,7 +134,7 @@ def reflect(
         uniques += [tuple(c.name for c in idx.columns) for idx in table.indexes if idx.unique]
         tables[name] = TableInfo(name=name, columns=[c.name for c in table.columns], primary_key=pk,
                                  table=table, unique=uniques)
-    for table in metadata.sorted_tables:
+    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         for cons in table.foreign_key_constraints:
             ref = cons.referred_table
             if ref.name not in tables:

@@ -123,3 +123,140 @@ def mask_salt(monkeypatch: pytest.MonkeyPatch) -> str:
     salt = "test-salt-0123456789"
     monkeypatch.setenv("REPRO_MASK_SALT", salt)
     return salt
+
+
+def load_chinook(url: str, dialect: str) -> None:
+    """Load the published Chinook script for a dialect into the (empty) database at url."""
+    name = {"sqlite": "Chinook_Sqlite.sql", "postgresql": "Chinook_PostgreSql.sql", "mysql": "Chinook_MySql.sql"}
+    text = (CHINOOK_DIR / name[dialect]).read_text(encoding="utf-8-sig")
+    if dialect == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(sa.make_url(url).database or "")
+        conn.executescript(text)
+        conn.close()
+        return
+    # The server scripts create and switch to their own database first: keep what follows the switch.
+    marker = "\\c chinook;" if dialect == "postgresql" else "USE `Chinook`;"
+    body = text.split(marker, 1)[1]
+    engine = sa.create_engine(url)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if dialect == "postgresql":
+            cur.execute(body)
+        else:
+            import re
+
+            body = re.sub(r"/\*.*?\*/", "", body, flags=re.DOTALL)
+            for statement in body.split(";\n"):
+                if statement.strip():
+                    cur.execute(statement)
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def chinook_url(chinook_dir: Path, dialect: str, new_database: NewDatabase) -> str:
+    """A fresh database of the current dialect holding the Chinook sample data."""
+    url = new_database(dialect, "chinook")
+    load_chinook(url, dialect)
+    return url
+
+
+def expected_closure(
+    url: str,
+    root_table: str,
+    root_key: str,
+    root_value: object,
+    virtual_fks: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = (),  # type: ignore[assignment]
+    skip: set[tuple[str, tuple[str, ...]]] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, set[tuple[object, ...]]]:
+    """The rows a copy must take, computed naively over every row of the database (independent of repro).
+
+    Child direction: rows of C whose FK matches a row of P reached downward (never into the root table).
+    Parent direction: rows of P referenced by any collected row of C. Iterated to a fixpoint.
+    Returns primary-key tuples per table (the whole row for tables without a primary key).
+    """
+    engine = sa.create_engine(url)
+    insp = sa.inspect(engine)
+    tables = insp.get_table_names()
+    pks = {t: tuple(insp.get_pk_constraint(t)["constrained_columns"]) for t in tables}
+    fks = [
+        (t, tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+        for t in tables
+        for fk in insp.get_foreign_keys(t)
+    ]
+    fks += list(virtual_fks)
+    fks = [fk for fk in fks if (fk[0], fk[1]) not in skip]
+    rows: dict[str, list[dict[str, object]]] = {}
+    with engine.connect() as conn:
+        for t in tables:
+            rows[t] = [dict(r._mapping) for r in conn.execute(sa.text(f'SELECT * FROM {engine.dialect.identifier_preparer.quote(t)}'))]
+    engine.dispose()
+
+    def ident(t: str, row: dict[str, object]) -> tuple[object, ...]:
+        return tuple(row[c] for c in pks[t]) if pks[t] else tuple(row.values())
+
+    collected: dict[str, dict[tuple[object, ...], dict[str, object]]] = {t: {} for t in tables}
+    down: dict[str, set[tuple[object, ...]]] = {t: set() for t in tables}
+    for row in rows[root_table]:
+        if row[root_key] == root_value:
+            collected[root_table][ident(root_table, row)] = row
+            down[root_table].add(ident(root_table, row))
+    changed = True
+    while changed:
+        changed = False
+        for child, cols, parent, refcols in fks:
+            if child != root_table:
+                down_vals = {tuple(collected[parent][k][c] for c in refcols) for k in down[parent]}
+                for row in rows[child]:
+                    vals = tuple(row[c] for c in cols)
+                    if None not in vals and vals in down_vals:
+                        k = ident(child, row)
+                        if k not in down[child]:
+                            collected[child][k] = row
+                            down[child].add(k)
+                            changed = True
+            wanted = {tuple(r[c] for c in cols) for r in collected[child].values()}
+            for row in rows[parent]:
+                vals = tuple(row[c] for c in refcols)
+                if None not in vals and vals in wanted:
+                    k = ident(parent, row)
+                    if k not in collected[parent]:
+                        collected[parent][k] = row
+                        changed = True
+    return {t: set(v) for t, v in collected.items() if v}
+
+
+def table_keys(url: str) -> dict[str, set[tuple[object, ...]]]:
+    """Primary-key tuples present in every non-empty table of a database."""
+    engine = sa.create_engine(url)
+    insp = sa.inspect(engine)
+    result: dict[str, set[tuple[object, ...]]] = {}
+    with engine.connect() as conn:
+        for t in insp.get_table_names():
+            pk = insp.get_pk_constraint(t)["constrained_columns"]
+            q = engine.dialect.identifier_preparer.quote
+            cols = ", ".join(q(c) for c in pk) if pk else "*"
+            keys = {tuple(r) for r in conn.execute(sa.text(f"SELECT {cols} FROM {q(t)}"))}
+            if keys:
+                result[t] = keys
+    engine.dispose()
+    return result
+
+
+def dump_database(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, sorted: compare two states of a database exactly."""
+    engine = sa.create_engine(url)
+    insp = sa.inspect(engine)
+    result: dict[str, list[tuple[object, ...]]] = {}
+    with engine.connect() as conn:
+        for t in sorted(insp.get_table_names()):
+            q = engine.dialect.identifier_preparer.quote
+            rows = [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {q(t)}"))]
+            result[t] = sorted(rows, key=repr)
+    engine.dispose()
+    return result

@@ -1,0 +1,250 @@
+"""Write masked batches into the target in one transaction: parents first, cycles broken, upsert, sequences.
+
+The only input is MaskedBatch (see repro.masking.batch): rows that went through the masking engine or come
+from a snapshot written by it. Rows of staging that are not part of the copy are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql as mysql_dialect
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+
+from repro.db import connect, describe_db_error, dialect_name
+from repro.errors import DatabaseError, PlanError, SchemaMismatchError
+from repro.masking.batch import MaskedBatch
+from repro.schema import ForeignKey, SchemaGraph
+
+
+@dataclass
+class LoadPlan:
+    """Tables in load order (parents first) and the nullable foreign keys deferred to break cycles."""
+
+    graph: SchemaGraph
+    order: list[str]
+    deferred: list[ForeignKey] = field(default_factory=list)
+
+    def deferred_columns(self, table: str) -> list[str]:
+        return [c for fk in self.deferred if fk.table == table for c in fk.columns]
+
+
+@dataclass
+class LoadResult:
+    rows: dict[str, int]
+    deferred_updates: int = 0
+
+
+def plan_load(graph: SchemaGraph, tables: Iterable[str]) -> LoadPlan:
+    """Order tables so every parent is written before its children, deferring nullable FKs of cycles."""
+    wanted = set(tables)
+    edges = [fk for fk in graph.foreign_keys if fk.table in wanted and fk.ref_table in wanted and not fk.virtual]
+    deferred = [fk for fk in edges if fk.is_self_reference]
+    for fk in deferred:
+        if not fk.nullable:
+            raise PlanError(f"cannot load {fk.table}: its self-reference {fk.label} is NOT NULL")
+    remaining = [fk for fk in edges if not fk.is_self_reference]
+    while True:
+        order, cycle = _topological(wanted, remaining)
+        if cycle is None:
+            return LoadPlan(graph, order, deferred)
+        breakable = [fk for fk in remaining if fk.table in cycle and fk.ref_table in cycle and fk.nullable]
+        if not breakable:
+            raise PlanError(f"cannot load the cycle {' -> '.join(sorted(cycle))}: none of its foreign keys is nullable")
+        # Break the cycle at the nullable FK whose table has the fewest incoming references (stable choice).
+        victim = sorted(breakable, key=lambda fk: (fk.table, fk.columns))[0]
+        remaining.remove(victim)
+        deferred.append(victim)
+
+
+def _topological(tables: set[str], edges: list[ForeignKey]) -> tuple[list[str], set[str] | None]:
+    parents: dict[str, set[str]] = {t: set() for t in tables}
+    for fk in edges:
+        parents[fk.table].add(fk.ref_table)
+    order: list[str] = []
+    done: set[str] = set()
+    while len(done) < len(tables):
+        ready = sorted(t for t in tables if t not in done and parents[t] <= done)
+        if not ready:
+            return order, _find_cycle({t: parents[t] - done for t in tables if t not in done})
+        order.extend(ready)
+        done.update(ready)
+    return order, None
+
+
+def _find_cycle(parents: dict[str, set[str]]) -> set[str]:
+    start = sorted(parents)[0]
+    path: list[str] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = sorted(parents[node] & parents.keys())[0]
+    return set(path[path.index(node):])
+
+
+def check_target_schema(target: SchemaGraph, needed: Mapping[str, Sequence[str]]) -> None:
+    """Every table and column the copy writes must exist in the target; name the first ones missing."""
+    missing_tables = sorted(t for t in needed if t not in target.tables)
+    if missing_tables:
+        raise SchemaMismatchError(
+            f"the target database has no table {', '.join(missing_tables)}"
+            " (run with --create-schema on an empty staging database, or migrate it)"
+        )
+    missing = [f"{t}.{c}" for t, cols in sorted(needed.items()) for c in cols if c not in target.tables[t].columns]
+    if missing:
+        raise SchemaMismatchError(f"the target database has no column {', '.join(missing)} (migrate staging first)")
+
+
+@contextmanager
+def target_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction on the target: committed only if the block succeeds, rolled back otherwise."""
+    with connect(engine) as conn:
+        if dialect_name(conn) == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+        trans = conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            trans.rollback()
+            raise
+        try:
+            trans.commit()
+        except sa.exc.DBAPIError as exc:
+            raise DatabaseError(f"staging commit failed: {describe_db_error(exc)}") from None
+
+
+class Loader:
+    """Writes batches in plan order inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, plan: LoadPlan) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.dialect = dialect_name(conn)
+        self.rows: dict[str, int] = {}
+        self._deferred_values: dict[str, list[dict[str, Any]]] = {}
+
+    def write(self, batch: MaskedBatch) -> None:
+        if not isinstance(batch, MaskedBatch):
+            raise TypeError("the loader only writes MaskedBatch rows")
+        if not batch.rows:
+            return
+        info = self.plan.graph.table(batch.table)
+        table = info.table
+        deferred = self.plan.deferred_columns(batch.table)
+        records = [dict(zip(batch.columns, row, strict=True)) for row in batch.rows]
+        if deferred:
+            pending = self._deferred_values.setdefault(batch.table, [])
+            for rec in records:
+                values = {c: rec[c] for c in deferred}
+                if any(v is not None for v in values.values()):
+                    pending.append({**{f"pk_{c}": rec[c] for c in info.primary_key}, **values})
+                    for c in deferred:
+                        rec[c] = None
+        try:
+            self._upsert(table, info.primary_key, list(batch.columns), records)
+        except sa.exc.DBAPIError as exc:
+            raise DatabaseError(f"writing {batch.table} to staging failed: {describe_db_error(exc)}") from None
+        self.rows[batch.table] = self.rows.get(batch.table, 0) + len(records)
+
+    def _upsert(self, table: sa.Table, pk: tuple[str, ...], columns: list[str], records: list[dict[str, Any]]) -> None:
+        if not pk:
+            self._insert_missing(table, columns, records)
+            return
+        updates = [c for c in columns if c not in pk]
+        stmt: Any
+        if self.dialect == "postgresql":
+            stmt = pg_dialect.insert(table)
+            stmt = (stmt.on_conflict_do_update(index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates})
+                    if updates else stmt.on_conflict_do_nothing(index_elements=list(pk)))
+        elif self.dialect == "sqlite":
+            stmt = sqlite_dialect.insert(table)
+            stmt = (stmt.on_conflict_do_update(index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates})
+                    if updates else stmt.on_conflict_do_nothing(index_elements=list(pk)))
+        elif self.dialect == "mysql":
+            stmt = mysql_dialect.insert(table)
+            first = updates[0] if updates else pk[0]
+            stmt = stmt.on_duplicate_key_update(
+                {c: stmt.inserted[c] for c in updates} if updates else {first: table.c[first]}
+            )
+        else:
+            raise DatabaseError(f"unsupported target database: {self.dialect}")
+        self.conn.execute(stmt, records)
+
+    def _insert_missing(self, table: sa.Table, columns: list[str], records: list[dict[str, Any]]) -> None:
+        """A table without a primary key: insert only rows not already present in full."""
+        fresh = []
+        for rec in records:
+            cond = sa.and_(*(table.c[c].is_(None) if rec[c] is None else table.c[c] == rec[c] for c in columns))
+            if self.conn.execute(sa.select(sa.literal(1)).select_from(table).where(cond).limit(1)).first() is None:
+                fresh.append(rec)
+        if fresh:
+            self.conn.execute(sa.insert(table), fresh)
+
+    def finish(self) -> LoadResult:
+        """Set the deferred cycle foreign keys, then advance sequences past the copied ids."""
+        updates = 0
+        for table_name, pending in self._deferred_values.items():
+            info = self.plan.graph.table(table_name)
+            table = info.table
+            for cols in _group_by_columns(pending, info.primary_key):
+                stmt = (
+                    sa.update(table)
+                    .where(*(table.c[c] == sa.bindparam(f"pk_{c}") for c in info.primary_key))
+                    .values({c: sa.bindparam(c) for c in cols})
+                )
+                rows = [r for r in pending if _non_null_cols(r, info.primary_key) == cols]
+                try:
+                    self.conn.execute(stmt, rows)
+                except sa.exc.DBAPIError as exc:
+                    raise DatabaseError(f"linking {table_name} rows failed: {describe_db_error(exc)}") from None
+                updates += len(rows)
+        if self.dialect == "postgresql":
+            self._advance_sequences()
+        return LoadResult(rows=dict(self.rows), deferred_updates=updates)
+
+    def _advance_sequences(self) -> None:
+        for table_name in self.rows:
+            info = self.plan.graph.table(table_name)
+            if len(info.primary_key) != 1:
+                continue
+            col = info.primary_key[0]
+            qualified = f"{info.table.schema}.{table_name}" if info.table.schema else table_name
+            preparer = self.conn.dialect.identifier_preparer
+            seq = self.conn.execute(
+                sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": preparer.quote(qualified), "c": col}
+            ).scalar()
+            if seq is None:
+                continue
+            self.conn.execute(
+                sa.text(
+                    f"SELECT setval(:seq, (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)}))"
+                    f" WHERE (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)})"
+                    " > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM "
+                    + seq + ")"
+                ),
+                {"seq": seq},
+            )
+
+
+def _non_null_cols(record: Mapping[str, Any], pk: Sequence[str]) -> tuple[str, ...]:
+    return tuple(sorted(k for k, v in record.items() if not k.startswith("pk_") and v is not None))
+
+
+def _group_by_columns(pending: list[dict[str, Any]], pk: Sequence[str]) -> list[tuple[str, ...]]:
+    return sorted({_non_null_cols(r, pk) for r in pending})
+
+
+def write_subset(engine: Engine, plan: LoadPlan, batches_for: Callable[[str], Iterable[MaskedBatch]]) -> LoadResult:
+    """Load every table of the plan in one transaction (used by snapshot restore)."""
+    with target_transaction(engine) as conn:
+        loader = Loader(conn, plan)
+        for table in plan.order:
+            for batch in batches_for(table):
+                loader.write(batch)
+        return loader.finish()

@@ -1,0 +1,1 @@
+"""Subsetting: which edges to follow (plan) and which rows they reach (extract)."""

@@ -1,0 +1,221 @@
+"""Which rows the plan reaches: batched key lookups inside the source's read-only transaction.
+
+Phase 1 (`collect_subset`) walks the edges keeping only key columns (primary keys, foreign keys and the
+columns foreign keys point at), so memory grows with the number of keys, not with row width. Phase 2
+(`iter_rows`) streams full rows table by table, in batches, by primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from repro.errors import ConfigError, NotFoundError, RowLimitError
+from repro.schema import SchemaGraph
+from repro.subset.plan import Edge, SubsetPlan
+
+Key = tuple[Any, ...]
+LOOKUP_CHUNK = 500  # values per IN (...) list: well below every dialect's parameter limit
+
+
+@dataclass
+class TableRows:
+    """The rows of one table in the subset: primary key -> values of the tracked (key) columns."""
+
+    table: str
+    pk: tuple[str, ...]
+    tracked: tuple[str, ...]
+    rows: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
+    down: set[Key] = field(default_factory=set)
+
+    def project(self, key: Key, columns: Sequence[str]) -> tuple[Any, ...]:
+        row = self.rows[key]
+        return tuple(row[self.tracked.index(c)] for c in columns)
+
+
+@dataclass
+class Subset:
+    root_table: str
+    root_value: Any
+    tables: dict[str, TableRows]
+    edge_rows: dict[str, int] = field(default_factory=dict)  # edge label -> rows that edge brought in
+
+    @property
+    def total(self) -> int:
+        return sum(len(t.rows) for t in self.tables.values())
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(t.rows) for name, t in sorted(self.tables.items()) if t.rows}
+
+
+def tracked_columns(graph: SchemaGraph, plan: SubsetPlan, table: str) -> tuple[str, ...]:
+    """Key columns of a table that traversal needs: its PK, its FK columns, the columns FKs point at."""
+    info = graph.table(table)
+    if not info.primary_key:
+        return tuple(info.columns)  # no primary key: the whole row is its identity
+    wanted = list(info.primary_key)
+    for edge in plan.edges:
+        for cols in ((edge.fk.columns,) if edge.fk.table == table else ()) + (
+            (edge.fk.ref_columns,) if edge.fk.ref_table == table else ()
+        ):
+            wanted.extend(c for c in cols if c not in wanted)
+    if plan.root_table == table and plan.root_key not in wanted:
+        wanted.append(plan.root_key)
+    return tuple(wanted)
+
+
+def coerce_root_value(graph: SchemaGraph, table: str, column: str, value: Any) -> Any:
+    """Command-line ids are strings: convert to the column's Python type, with a clear error."""
+    coltype = graph.table(table).table.c[column].type
+    try:
+        python_type = coltype.python_type
+    except NotImplementedError:
+        return value
+    if python_type is int and not isinstance(value, int):
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{table}.{column} is an integer column: {value!r} is not an integer") from None
+    return value
+
+
+def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> Any:
+    if len(columns) == 1:
+        return table.c[columns[0]].in_([v[0] for v in values])
+    return sa.tuple_(*(table.c[c] for c in columns)).in_(values)
+
+
+def fetch_by(conn: Connection, table: sa.Table, select_columns: Sequence[str], match_columns: Sequence[str],
+             values: Iterable[tuple[Any, ...]], chunk: int = LOOKUP_CHUNK,
+             order_by: Sequence[str] = ()) -> Iterator[Sequence[Any]]:
+    """Rows of `table` whose `match_columns` equal one of `values`, a few hundred keys per query."""
+    pending = list(values)
+    cols = [table.c[c] for c in select_columns]
+    for start in range(0, len(pending), chunk):
+        part = pending[start:start + chunk]
+        stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
+        if order_by:
+            stmt = stmt.order_by(*(table.c[c] for c in order_by))
+        yield from conn.execute(stmt)
+
+
+class _Collector:
+    def __init__(self, conn: Connection, graph: SchemaGraph, plan: SubsetPlan, max_rows: int,
+                 progress: Callable[[str], None] | None) -> None:
+        self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
+        self.progress = progress
+        self.tables = {
+            t: TableRows(t, graph.table(t).primary_key, tracked_columns(graph, plan, t)) for t in plan.tables
+        }
+        self.edge_rows: dict[str, int] = {}
+
+    def key_of(self, tr: TableRows, row: Sequence[Any]) -> Key:
+        if not tr.pk:
+            return tuple(row)
+        return tuple(row[tr.tracked.index(c)] for c in tr.pk)
+
+    def add(self, table: str, rows: Iterable[Sequence[Any]], *, down: bool, via: str) -> tuple[set[Key], set[Key]]:
+        """Add rows; returns (keys new to the subset, keys that newly count as reached downward)."""
+        tr = self.tables[table]
+        new, new_down = set(), set()
+        for row in rows:
+            key = self.key_of(tr, row)
+            if key not in tr.rows:
+                tr.rows[key] = tuple(row)
+                new.add(key)
+            if down and key not in tr.down:
+                tr.down.add(key)
+                new_down.add(key)
+        if new:
+            self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
+            total = sum(len(t.rows) for t in self.tables.values())
+            if total > self.max_rows:
+                raise RowLimitError(
+                    f"the subset exceeds subset.max_rows ({self.max_rows}) while following {via}:"
+                    f" it brought in {self.edge_rows[via]} rows of {table}; add it to subset.skip or raise max_rows"
+                )
+        return new, new_down
+
+    def follow(self, edge: Edge, keys: set[Key]) -> tuple[set[Key], set[Key]]:
+        fk = edge.fk
+        src = self.tables[edge.source_table]
+        dst = self.tables[edge.target_table]
+        src_cols = fk.ref_columns if edge.direction == "child" else fk.columns
+        dst_cols = fk.columns if edge.direction == "child" else fk.ref_columns
+        values = {src.project(k, src_cols) for k in keys}
+        values = {v for v in values if all(x is not None for x in v)}
+        if edge.direction == "parent" and dst.pk and tuple(dst_cols) == dst.pk:
+            values = {v for v in values if v not in dst.rows}  # parents already collected need no query
+        if not values:
+            return set(), set()
+        table = self.graph.table(dst.table).table
+        rows = fetch_by(self.conn, table, dst.tracked, dst_cols, sorted(values, key=_sort_key))
+        down = edge.direction == "child"
+        result = self.add(dst.table, rows, down=down, via=fk.label)
+        if self.progress is not None:
+            self.progress(dst.table)
+        return result
+
+    def run(self, root_value: Any) -> Subset:
+        plan = self.plan
+        root = self.tables[plan.root_table]
+        table = self.graph.table(plan.root_table).table
+        rows = list(fetch_by(self.conn, table, root.tracked, [plan.root_key], [(root_value,)]))
+        if not rows:
+            raise NotFoundError(f"no row in {plan.root_table} with {plan.root_key} = {root_value!r}")
+        new, new_down = self.add(plan.root_table, rows, down=True, via=f"{plan.root_table}.{plan.root_key}")
+        pending_any: dict[str, set[Key]] = {plan.root_table: new}
+        pending_down: dict[str, set[Key]] = {plan.root_table: new_down}
+        while pending_any or pending_down:
+            now_any, now_down = pending_any, pending_down
+            pending_any, pending_down = {}, {}
+
+            def merge(table: str, result: tuple[set[Key], set[Key]]) -> None:
+                if result[0]:
+                    pending_any.setdefault(table, set()).update(result[0])
+                if result[1]:
+                    pending_down.setdefault(table, set()).update(result[1])
+
+            for tname, keys in sorted(now_down.items()):
+                for edge in plan.child_edges_from(tname):
+                    merge(edge.target_table, self.follow(edge, keys))
+            for tname, keys in sorted(now_any.items()):
+                parent_only = keys - self.tables[tname].down
+                for edge in plan.child_edges_from(tname, forced_only=True):
+                    merge(edge.target_table, self.follow(edge, parent_only))
+                for edge in plan.parent_edges_from(tname):
+                    merge(edge.target_table, self.follow(edge, keys))
+        return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
+
+
+def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((x is None, str(type(x)), x) for x in value)
+
+
+def collect_subset(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, root_value: Any, *, max_rows: int,
+                   progress: Callable[[str], None] | None = None) -> Subset:
+    """Walk the plan's edges from the root row and return every collected row's keys."""
+    return _Collector(conn, graph, plan, max_rows, progress).run(root_value)
+
+
+def iter_rows(conn: Connection, graph: SchemaGraph, rows: TableRows, batch_size: int
+              ) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Full rows of one table of the subset, `batch_size` at a time, in primary-key order."""
+    info = graph.table(rows.table)
+    columns = tuple(info.columns)
+    keys = sorted(rows.rows, key=_sort_key)
+    if not info.primary_key:
+        order = [rows.tracked.index(c) for c in columns]
+        all_rows = [tuple(rows.rows[k][i] for i in order) for k in keys]
+        for start in range(0, len(all_rows), batch_size):
+            yield columns, all_rows[start:start + batch_size]
+        return
+    for start in range(0, len(keys), batch_size):
+        part = keys[start:start + batch_size]
+        fetched = [tuple(r) for r in fetch_by(conn, info.table, columns, info.primary_key, part,
+                                               order_by=info.primary_key)]
+        yield columns, fetched
