@@ -190,7 +190,7 @@ def copy_user(
             target_graph = reflect(target, settings.schema)
             load_plan = plan_load(target_graph, report.load_order)
             writer = _snapshot_writer(settings, graph, subset, rules.digest(), salt, result) if snapshot else None
-            _stream(settings, sconn, graph, subset, masker, target, target_graph, load_plan, result, writer, progress)
+            _stream(settings, sconn, graph, plan, subset, masker, target, target_graph, load_plan, result, writer, progress)
     finally:
         source.dispose()
         if target is not None:
@@ -214,7 +214,7 @@ def _prepare_target(target: Engine, graph: SchemaGraph, report: PlanReport, crea
     return created
 
 
-def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, subset: Subset, masker: MaskingEngine,
+def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Subset, masker: MaskingEngine,
             target: Engine, target_graph: SchemaGraph, load_plan: LoadPlan, result: CopyResult, writer: SnapshotWriter | None,
             progress: Progress | None) -> None:
     """Extract -> mask -> (snapshot, load), table by table in load order, inside one target transaction."""
@@ -226,7 +226,7 @@ def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, subset: S
                 if writer is not None:
                     writer.add_table(table, [(c, info.table.c[c].type) for c in info.columns])
                 copied = 0
-                for columns, rows in iter_rows(sconn, graph, subset.tables[table], settings.subset.batch_size):
+                for columns, rows in iter_rows(sconn, graph, plan, subset, table, settings.subset.batch_size):
                     batch = masker.mask_batch(table, columns, rows)
                     batch = resolve_staging_collisions(tconn, target_graph.table(table).table,
                                                        target_graph.table(table).primary_key, masker, batch, rows)

@@ -73,7 +73,19 @@ def create_engine(url: str, *, read_only: bool = False) -> Engine:
         raise ConfigError(f"invalid database URL {redact_url(parsed)}: {exc}") from None
     if read_only:
         _install_write_guard(engine)
+    elif backend == "sqlite":
+        _enforce_sqlite_foreign_keys(engine)
     return engine
+
+
+def _enforce_sqlite_foreign_keys(engine: Engine) -> None:
+    """SQLite checks foreign keys only when asked, per connection: a target must keep referential integrity."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
 
 
 def _sqlite_read_only_creator(path: str) -> Any:

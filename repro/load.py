@@ -105,8 +105,6 @@ def check_target_schema(target: SchemaGraph, needed: Mapping[str, Sequence[str]]
 def target_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction on the target: committed only if the block succeeds, rolled back otherwise."""
     with connect(engine) as conn:
-        if dialect_name(conn) == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys = ON")
         trans = conn.begin()
         try:
             yield conn

@@ -260,3 +260,57 @@ def dump_database(url: str) -> dict[str, list[tuple[object, ...]]]:
             result[t] = sorted(rows, key=repr)
     engine.dispose()
     return result
+
+
+def _distinctive_strings(value: object) -> list[str]:
+    """Original values worth searching for anywhere: distinctive strings, JSON leaves included.
+
+    Short common words (a first name, a city) can legitimately be drawn by a fake generator too; values with a
+    digit or an @, or long ones, cannot appear on staging by chance.
+    """
+    import datetime as dt
+    import json
+
+    if value is None or isinstance(value, bool | int | float | dt.date):
+        return []
+    if isinstance(value, dict | list):
+        out: list[str] = []
+        for v in value.values() if isinstance(value, dict) else value:
+            out += _distinctive_strings(v)
+        return out
+    text = str(value)
+    if text.startswith(("{", "[")):
+        try:
+            return _distinctive_strings(json.loads(text))
+        except ValueError:
+            pass
+    distinctive = any(c.isdigit() for c in text) or "@" in text or len(text) >= 12
+    return [text] if distinctive and len(text) >= 6 else []
+
+
+def leaked_values(source_url: str, target_url: str, rules_dir: Path) -> list[str]:
+    """Original values of masked columns (of the copied rows) that appear anywhere in the target database."""
+    import json
+
+    from repro.masking.rules import load_rules
+
+    rules = load_rules(rules_dir)
+    copied = table_keys(target_url)
+    staging_text = json.dumps(dump_database(target_url), default=str, ensure_ascii=False)
+    engine = sa.create_engine(source_url)
+    insp = sa.inspect(engine)
+    q = engine.dialect.identifier_preparer.quote
+    leaks: list[str] = []
+    with engine.connect() as conn:
+        for table, trules in rules.tables.items():
+            masked = [c for c, rule in trules.columns.items() if rule.strategy != "keep"]
+            if table not in copied or not masked:
+                continue
+            pk = insp.get_pk_constraint(table)["constrained_columns"]
+            for row in conn.execute(sa.text(f"SELECT * FROM {q(table)}")).mappings():
+                if tuple(row[c] for c in pk) not in copied[table]:
+                    continue
+                for column in masked:
+                    leaks += [f"{table}.{column}: {s}" for s in _distinctive_strings(row[column]) if s in staging_text]
+    engine.dispose()
+    return leaks

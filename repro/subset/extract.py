@@ -202,20 +202,58 @@ def collect_subset(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, root_
     return _Collector(conn, graph, plan, max_rows, progress).run(root_value)
 
 
-def iter_rows(conn: Connection, graph: SchemaGraph, rows: TableRows, batch_size: int
-              ) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+def detached_references(graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str
+                        ) -> list[tuple[list[int], set[tuple[Any, ...]]]]:
+    """Skipped nullable foreign keys of `table`: (column positions, parent values that are part of the copy).
+
+    A skipped edge is never followed, so its parent may not be copied; such references are written as NULL
+    unless the referenced row is in the copy anyway.
+    """
+    columns = graph.table(table).columns
+    result = []
+    for fk in plan.skipped:
+        if fk.table != table or not fk.nullable:
+            continue
+        parent = subset.tables.get(fk.ref_table)
+        present: set[tuple[Any, ...]] = set()
+        if parent is not None and all(c in parent.tracked for c in fk.ref_columns):
+            present = {parent.project(k, fk.ref_columns) for k in parent.rows}
+        result.append(([columns.index(c) for c in fk.columns], present))
+    return result
+
+
+def _detach(rows: list[tuple[Any, ...]], detached: list[tuple[list[int], set[tuple[Any, ...]]]]
+            ) -> list[tuple[Any, ...]]:
+    if not detached:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for positions, present in detached:
+            ref = tuple(values[i] for i in positions)
+            if any(v is not None for v in ref) and ref not in present:
+                for i in positions:
+                    values[i] = None
+        out.append(tuple(values))
+    return out
+
+
+def iter_rows(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str,
+              batch_size: int) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Full rows of one table of the subset, `batch_size` at a time, in primary-key order."""
-    info = graph.table(rows.table)
+    rows = subset.tables[table]
+    info = graph.table(table)
     columns = tuple(info.columns)
+    detached = detached_references(graph, plan, subset, table)
     keys = sorted(rows.rows, key=_sort_key)
     if not info.primary_key:
         order = [rows.tracked.index(c) for c in columns]
         all_rows = [tuple(rows.rows[k][i] for i in order) for k in keys]
         for start in range(0, len(all_rows), batch_size):
-            yield columns, all_rows[start:start + batch_size]
+            yield columns, _detach(all_rows[start:start + batch_size], detached)
         return
     for start in range(0, len(keys), batch_size):
         part = keys[start:start + batch_size]
         fetched = [tuple(r) for r in fetch_by(conn, info.table, columns, info.primary_key, part,
                                                order_by=info.primary_key)]
-        yield columns, fetched
+        yield columns, _detach(fetched, detached)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PROJECT_ROOT, dump_database, expected_closure, table_keys
+from conftest import PROJECT_ROOT, dump_database, expected_closure, leaked_values, table_keys
 
 from repro.config import Settings, SnapshotSettings, SubsetSettings, TrackerSettings, VirtualForeignKey
 from repro.copy import copy_user
 from repro.demo import build_demo_database
 from repro.errors import DatabaseError
 from repro.load import Loader
-from repro.masking.rules import load_rules
 
 VIRTUAL = [("audit_log", ("actor_id",), "users", ("id",))]
 SKIP = {("audit_log", ("reviewer_id",))}
@@ -118,56 +115,39 @@ def test_failure_half_way_leaves_staging_unchanged(
     assert sorted(p.name for p in (tmp_path / "snapshots").rglob("manifest.json")) == snapshots_before
 
 
-def _masked_columns() -> dict[str, dict[str, str]]:
-    rules = load_rules(PROJECT_ROOT / "masking_rules")
-    result: dict[str, dict[str, str]] = {}
-    for table, trules in rules.tables.items():
-        for column, rule in trules.columns.items():
-            if rule.strategy != "keep":
-                result.setdefault(table, {})[column] = rule.strategy
-    return result
-
-
-def _strings(value: Any) -> list[str]:
-    """Original values worth searching for: distinctive strings (JSON leaves included)."""
-    if value is None:
-        return []
-    if isinstance(value, dict | list):
-        out: list[str] = []
-        for v in value.values() if isinstance(value, dict) else value:
-            out += _strings(v)
-        return out
-    if isinstance(value, str) and value.startswith(("{", "[")):
-        try:
-            return _strings(json.loads(value))
-        except ValueError:
-            pass
-    text = str(value)
-    distinctive = any(c.isdigit() for c in text) or "@" in text or len(text) >= 12
-    if isinstance(value, dt.date | int | float) or not distinctive or len(text) < 6:
-        return []
-    return [text]
-
-
 def test_no_original_value_of_a_masked_column_reaches_staging(
     dialect: str, demo_source: str, new_database: Any, tmp_path: Path, mask_salt: str
 ) -> None:
     target = new_database(dialect, "stg")
     copy_user(demo_settings(demo_source, target, tmp_path), 7, create_schema=True)
-    copied = table_keys(target)
-    masked = _masked_columns()
-    staging_text = json.dumps(dump_database(target), default=str)
-    engine = sa.create_engine(demo_source)
-    leaks = []
-    with engine.connect() as conn:
-        for table, columns in masked.items():
-            if table not in copied:
-                continue
-            pk = sa.inspect(engine).get_pk_constraint(table)["constrained_columns"]
-            for row in conn.execute(sa.text(f"SELECT * FROM {table}")).mappings():
-                if tuple(row[c] for c in pk) not in copied[table]:
-                    continue
-                for column in columns:
-                    leaks += [f"{table}.{column}: {s}" for s in _strings(row[column]) if s in staging_text]
-    engine.dispose()
-    assert leaks == []
+    assert leaked_values(demo_source, target, PROJECT_ROOT / "masking_rules") == []
+
+
+def test_source_is_only_read_with_a_select_only_role(new_database: Any, tmp_path: Path, mask_salt: str) -> None:
+    """Against a Postgres role that can only SELECT, the whole copy works: it never needs to write."""
+    source = new_database("postgresql", "prod")
+    build_demo_database(source, seed=42, users=40)
+    role = "repro_ro_" + Path(tmp_path).name[-8:].lower().replace("-", "_")
+    admin = sa.create_engine(source, isolation_level="AUTOCOMMIT")
+    dbname = sa.make_url(source).database
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {dbname} TO {role}")
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        ro_url = sa.make_url(source).set(username=role).render_as_string(hide_password=False)
+        before = dump_database(source)
+        target = new_database("postgresql", "stg")
+        result = copy_user(demo_settings(ro_url, target, tmp_path), 7, create_schema=True)
+        assert result.rows["users"] >= 1
+        assert dump_database(source) == before
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+            conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
+            conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA public FROM {role}")
+            conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {dbname} FROM {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
