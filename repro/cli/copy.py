@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from repro.cli.options import AppContext, output_options, pass_app, print_json, print_table, source_target_options
 from repro.config import Settings, parse_root_option
-from repro.copy import CopyResult, PlanReport, build_plan, copy_user as run_copy
+
+if TYPE_CHECKING:  # the pipeline is imported when a command runs: `repro --help` stays fast
+    from repro.copy import CopyResult, PlanReport
 
 
 def _settings(app: AppContext, source_url: str | None, target_url: str | None, root: str | None) -> Settings:
@@ -71,6 +73,8 @@ def plan(app: AppContext, user_id: str, source_url: str | None, target_url: str 
     Example:
       repro plan 42 --source postgresql://ro@prod.internal/app
     """
+    from repro.copy import build_plan
+
     progress = _Progress(not as_json)
     report = build_plan(_settings(app, source_url, target_url, root), user_id, progress=progress)
     progress.done()
@@ -109,6 +113,8 @@ def copy_user(app: AppContext, user_id: str, source_url: str | None, target_url:
       repro copy-user 42 --dry-run --json
       repro copy-user 1234 --root accounts.uuid --create-schema
     """
+    from repro.copy import copy_user as run_copy
+
     settings = _settings(app, source_url, target_url, root)
     progress = _Progress(not quiet and not as_json)
     try:

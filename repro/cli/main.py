@@ -19,8 +19,33 @@ class _ReproClickError(click.ClickException):
         self.exit_code = exit_code
 
 
+# Command name -> "module:attribute". Modules are imported only when their command is used (or listed by --help),
+# so a single command starts without loading every other command's dependencies.
+LAZY_COMMANDS = {
+    "copy-user": "repro.cli.copy:copy_user",
+    "plan": "repro.cli.copy:plan",
+    "mask-check": "repro.cli.mask:mask_check",
+    "snapshot": "repro.cli.snapshot:snapshot",
+    "incident": "repro.cli.incident:incident",
+    "har": "repro.cli.har:har",
+    "hotfix": "repro.cli.hotfix:hotfix",
+    "demo": "repro.cli.demo:demo",
+}
+
+
 class ReproGroup(click.Group):
     """Turns ReproError (and any unexpected exception) into one `Error: ...` line unless --traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module_name, _, attr = LAZY_COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module_name), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,22 +89,6 @@ def cli(ctx: click.Context, config_path: str | None, traceback: bool) -> None:
       repro copy-user 42 --incident INC-7
     """
     ctx.obj = AppContext(config_path=config_path, traceback=traceback)
-
-
-def _register() -> None:
-    from repro.cli import copy, demo, har, hotfix, incident, mask, snapshot
-
-    cli.add_command(copy.copy_user)
-    cli.add_command(copy.plan)
-    cli.add_command(mask.mask_check)
-    cli.add_command(snapshot.snapshot)
-    cli.add_command(incident.incident)
-    cli.add_command(har.har)
-    cli.add_command(hotfix.hotfix)
-    cli.add_command(demo.demo)
-
-
-_register()
 
 
 def main() -> None:

@@ -144,8 +144,10 @@ def test_traceback_flag_shows_the_stack(config: Path) -> None:
 def _walk(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
     import click
 
+    ctx = click.Context(group)
     out = []
-    for name, cmd in group.commands.items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         out.append((prefix + (name,), cmd))
         if isinstance(cmd, click.Group):
             out += _walk(cmd, prefix + (name,))
