@@ -174,7 +174,9 @@ def _parse_subset(raw: Any, parent: LineDict) -> SubsetSettings:
     )
 
 
-def _parse_section(raw: Any, parent: LineDict, name: str, spec: Mapping[str, type | tuple[type, ...]]) -> LineDict:
+def _parse_section(
+    raw: Any, parent: LineDict, name: str, spec: Mapping[str, type | tuple[type, ...]]
+) -> LineDict:
     m = require_mapping(raw, name, parent, name)
     check_keys(m, spec.keys(), name)
     for key, typ in spec.items():
@@ -190,8 +192,19 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
     if not isinstance(data, dict):
         raise ConfigError(f"{src}:1: expected a mapping at the top level")
     m = require_mapping(data, "<top>")
-    top_keys = ["source", "target", "root", "schema", "subset", "masking", "snapshots", "tracker",
-                "attachments", "har", "hotfix"]
+    top_keys = [
+        "source",
+        "target",
+        "root",
+        "schema",
+        "subset",
+        "masking",
+        "snapshots",
+        "tracker",
+        "attachments",
+        "har",
+        "hotfix",
+    ]
     check_keys(m, top_keys, "repro.yaml")
     settings = Settings(config_path=config_path, base_dir=base_dir)
     changes: dict[str, Any] = {}
@@ -212,7 +225,9 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
         changes["rules_dir"] = base_dir / "masking_rules"
     if "snapshots" in m and m["snapshots"] is not None:
         sm = _parse_section(
-            m["snapshots"], m, "snapshots",
+            m["snapshots"],
+            m,
+            "snapshots",
             {"store": str, "endpoint_url": str, "region": str, "sse": str, "sse_kms_key_id": str},
         )
         store = sm.get("store") or DEFAULT_SNAPSHOT_STORE
@@ -221,8 +236,11 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
         if sm.get("sse") not in (None, "AES256", "aws:kms"):
             raise ConfigError(f"{sm.where('sse')}: key 'snapshots.sse': expected AES256 or aws:kms")
         changes["snapshots"] = SnapshotSettings(
-            store=store, endpoint_url=sm.get("endpoint_url"), region=sm.get("region"),
-            sse=sm.get("sse"), sse_kms_key_id=sm.get("sse_kms_key_id"),
+            store=store,
+            endpoint_url=sm.get("endpoint_url"),
+            region=sm.get("region"),
+            sse=sm.get("sse"),
+            sse_kms_key_id=sm.get("sse_kms_key_id"),
         )
     else:
         changes["snapshots"] = SnapshotSettings(store=str(base_dir / DEFAULT_SNAPSHOT_STORE))
@@ -235,7 +253,9 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
         changes["tracker"] = TrackerSettings(url=_default_tracker_url(base_dir))
     if "attachments" in m and m["attachments"] is not None:
         am = _parse_section(
-            m["attachments"], m, "attachments",
+            m["attachments"],
+            m,
+            "attachments",
             {"max_image_mb": (int, float), "max_video_mb": (int, float), "max_other_mb": (int, float)},
         )
         d = AttachmentSettings()
@@ -245,7 +265,9 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
             max_other_mb=float(am.get("max_other_mb", d.max_other_mb)),
         )
     if "har" in m and m["har"] is not None:
-        hm = _parse_section(m["har"], m, "har", {"redact_headers": list, "redact_keys": list, "user_id_patterns": list})
+        hm = _parse_section(
+            m["har"], m, "har", {"redact_headers": list, "redact_keys": list, "user_id_patterns": list}
+        )
         changes["har"] = HarSettings(
             redact_headers=_str_list(hm, "redact_headers", "har.redact_headers"),
             redact_keys=_str_list(hm, "redact_keys", "har.redact_keys"),

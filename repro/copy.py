@@ -24,9 +24,9 @@ from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
 from repro.schema import SchemaGraph, reflect
-from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
+from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows
 from repro.subset.plan import SubsetPlan, plan_subset
 
 Progress = Callable[[str, int], None]  # (table, rows so far)
@@ -110,13 +110,24 @@ def _plan_report(settings: Settings, graph: SchemaGraph, plan: SubsetPlan, subse
             reached = "both"
         tables.append(TablePlan(name, len(tr.rows), reached))
     edges = [
-        {"edge": e.fk.label, "direction": e.direction, "forced": e.forced, "rows": subset.edge_rows.get(e.fk.label, 0)}
+        {
+            "edge": e.fk.label,
+            "direction": e.direction,
+            "forced": e.forced,
+            "rows": subset.edge_rows.get(e.fk.label, 0),
+        }
         for e in plan.edges
     ]
     return PlanReport(
-        root_table=plan.root_table, root_key=plan.root_key, root_value=subset.root_value,
-        source=redact_url(settings.source_url), tables=tables, edges=edges,
-        skipped=[fk.label for fk in plan.skipped], load_order=load.order, deferred=[fk.label for fk in load.deferred],
+        root_table=plan.root_table,
+        root_key=plan.root_key,
+        root_value=subset.root_value,
+        source=redact_url(settings.source_url),
+        tables=tables,
+        edges=edges,
+        skipped=[fk.label for fk in plan.skipped],
+        load_order=load.order,
+        deferred=[fk.label for fk in load.deferred],
     )
 
 
@@ -128,8 +139,14 @@ def build_plan(settings: Settings, user_id: Any, *, progress: Progress | None = 
             graph = reflect(conn, settings.schema, settings.subset.virtual_foreign_keys)
             plan = plan_subset(graph, settings.root_table, settings.root_key, settings.subset)
             value = coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
-            subset = collect_subset(conn, graph, plan, value, max_rows=settings.subset.max_rows,
-                                    progress=_table_progress(progress, None))
+            subset = collect_subset(
+                conn,
+                graph,
+                plan,
+                value,
+                max_rows=settings.subset.max_rows,
+                progress=_table_progress(progress, None),
+            )
             return _plan_report(settings, graph, plan, subset)
     finally:
         engine.dispose()
@@ -176,21 +193,44 @@ def copy_user(
             plan = plan_subset(graph, settings.root_table, settings.root_key, settings.subset)
             validate_against_schema(rules, graph)
             value = coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
-            masker = MaskingEngine(rules, graph, salt or "dry-run", root_table=settings.root_table, root_key=value)
+            masker = MaskingEngine(
+                rules, graph, salt or "dry-run", root_table=settings.root_table, root_key=value
+            )
             masker.check_covered(sorted(plan.tables))  # fail closed before any row is read
-            subset = collect_subset(conn=sconn, graph=graph, plan=plan, root_value=value,
-                                    max_rows=settings.subset.max_rows)
+            subset = collect_subset(
+                conn=sconn, graph=graph, plan=plan, root_value=value, max_rows=settings.subset.max_rows
+            )
             report = _plan_report(settings, graph, plan, subset)
             if dry_run or target is None:
                 counts = {t.table: t.rows for t in report.tables}
-                return CopyResult(plan=report, rows=counts, elapsed_s=time.perf_counter() - started, dry_run=True,
-                                  incident=incident)
+                return CopyResult(
+                    plan=report,
+                    rows=counts,
+                    elapsed_s=time.perf_counter() - started,
+                    dry_run=True,
+                    incident=incident,
+                )
             result = CopyResult(plan=report, incident=incident, target=redact_url(target_url))
             result.created_tables = _prepare_target(target, graph, report, create_schema)
             target_graph = reflect(target, settings.schema)
             load_plan = plan_load(target_graph, report.load_order)
-            writer = _snapshot_writer(settings, graph, subset, rules.digest(), salt, result) if snapshot else None
-            _stream(settings, sconn, graph, plan, subset, masker, target, target_graph, load_plan, result, writer, progress)
+            writer = (
+                _snapshot_writer(settings, graph, subset, rules.digest(), salt, result) if snapshot else None
+            )
+            _stream(
+                settings,
+                sconn,
+                graph,
+                plan,
+                subset,
+                masker,
+                target,
+                target_graph,
+                load_plan,
+                result,
+                writer,
+                progress,
+            )
     finally:
         source.dispose()
         if target is not None:
@@ -199,9 +239,15 @@ def copy_user(
     if incident is not None:
         from repro.tracker.service import record_reproduction
 
-        record_reproduction(settings, incident, snapshot_id=result.snapshot_id,
-                            root=f"{settings.root_table}.{settings.root_key}={value}",
-                            rows=sum(result.rows.values()), elapsed_s=result.elapsed_s, by=current_user())
+        record_reproduction(
+            settings,
+            incident,
+            snapshot_id=result.snapshot_id,
+            root=f"{settings.root_table}.{settings.root_key}={value}",
+            rows=sum(result.rows.values()),
+            elapsed_s=result.elapsed_s,
+            by=current_user(),
+        )
     return result
 
 
@@ -214,9 +260,20 @@ def _prepare_target(target: Engine, graph: SchemaGraph, report: PlanReport, crea
     return created
 
 
-def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Subset, masker: MaskingEngine,
-            target: Engine, target_graph: SchemaGraph, load_plan: LoadPlan, result: CopyResult, writer: SnapshotWriter | None,
-            progress: Progress | None) -> None:
+def _stream(
+    settings: Settings,
+    sconn: Connection,
+    graph: SchemaGraph,
+    plan: SubsetPlan,
+    subset: Subset,
+    masker: MaskingEngine,
+    target: Engine,
+    target_graph: SchemaGraph,
+    load_plan: LoadPlan,
+    result: CopyResult,
+    writer: SnapshotWriter | None,
+    progress: Progress | None,
+) -> None:
     """Extract -> mask -> (snapshot, load), table by table in load order, inside one target transaction."""
     try:
         with target_transaction(target) as tconn:
@@ -228,8 +285,14 @@ def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, plan: Sub
                 copied = 0
                 for columns, rows in iter_rows(sconn, graph, plan, subset, table, settings.subset.batch_size):
                     batch = masker.mask_batch(table, columns, rows)
-                    batch = resolve_staging_collisions(tconn, target_graph.table(table).table,
-                                                       target_graph.table(table).primary_key, masker, batch, rows)
+                    batch = resolve_staging_collisions(
+                        tconn,
+                        target_graph.table(table).table,
+                        target_graph.table(table).primary_key,
+                        masker,
+                        batch,
+                        rows,
+                    )
                     if writer is not None:
                         writer.write(batch)
                     loader.write(batch)
@@ -247,12 +310,18 @@ def _stream(settings: Settings, sconn: Connection, graph: SchemaGraph, plan: Sub
         raise
 
 
-def _snapshot_writer(settings: Settings, graph: SchemaGraph, subset: Subset, rules_hash: str, salt: str,
-                     result: CopyResult) -> SnapshotWriter:
+def _snapshot_writer(
+    settings: Settings, graph: SchemaGraph, subset: Subset, rules_hash: str, salt: str, result: CopyResult
+) -> SnapshotWriter:
     meta = SnapshotMeta(
-        root_table=subset.root_table, root_key=settings.root_key, root_value=str(subset.root_value),
-        incident=result.incident, source_dialect="mysql" if graph.dialect == "mariadb" else graph.dialect,
+        root_table=subset.root_table,
+        root_key=settings.root_key,
+        root_value=str(subset.root_value),
+        incident=result.incident,
+        source_dialect="mysql" if graph.dialect == "mariadb" else graph.dialect,
         schema_fingerprint=graph.fingerprint([t.table for t in result.plan.tables]),
-        rules_hash=rules_hash, salt_fingerprint=salt_fingerprint(salt), created_by=current_user(),
+        rules_hash=rules_hash,
+        salt_fingerprint=salt_fingerprint(salt),
+        created_by=current_user(),
     )
     return SnapshotWriter(open_store(settings.snapshots), meta)

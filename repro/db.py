@@ -16,10 +16,26 @@ from repro.errors import ConfigError, DatabaseError, ReadOnlyViolation
 _PASSWORD_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*):(?P<pw>[^@\s]*)@")
 
 # Statements a read-only source connection may run: everything else is refused before it reaches the server.
-_READ_ONLY_PREFIXES = ("select", "with", "show", "pragma", "set transaction", "set session", "explain",
-                       "start transaction", "begin", "commit", "rollback", "describe", "set ")
-_WRITE_WORDS = re.compile(r"^\s*(insert|update|delete|merge|create|alter|drop|truncate|grant|revoke|copy\s+\w+\s+from"
-                          r"|replace|lock|call|do|vacuum|reindex|attach|detach)\b", re.IGNORECASE)
+_READ_ONLY_PREFIXES = (
+    "select",
+    "with",
+    "show",
+    "pragma",
+    "set transaction",
+    "set session",
+    "explain",
+    "start transaction",
+    "begin",
+    "commit",
+    "rollback",
+    "describe",
+    "set ",
+)
+_WRITE_WORDS = re.compile(
+    r"^\s*(insert|update|delete|merge|create|alter|drop|truncate|grant|revoke|copy\s+\w+\s+from"
+    r"|replace|lock|call|do|vacuum|reindex|attach|detach)\b",
+    re.IGNORECASE,
+)
 
 
 def redact_url(url: str | URL | None) -> str:
@@ -30,7 +46,7 @@ def redact_url(url: str | URL | None) -> str:
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is still redacted textually
+    except Exception:
         return redact_text(str(url))
 
 
@@ -42,7 +58,7 @@ def redact_text(text: str) -> str:
 def parse_url(url: str) -> URL:
     try:
         return make_url(url)
-    except Exception:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+    except Exception:
         raise ConfigError(f"invalid database URL: {redact_text(url)}") from None
 
 
@@ -96,8 +112,9 @@ def _sqlite_read_only_creator(path: str) -> Any:
     def connect() -> sqlite3.Connection:
         if not Path(path).exists():
             raise sqlite3.OperationalError(f"unable to open database file {path}")
-        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, check_same_thread=False
+        )
         conn.execute("PRAGMA query_only = ON")
         conn.isolation_level = None  # transactions are opened explicitly by read_only_snapshot
         return conn
@@ -107,10 +124,13 @@ def _sqlite_read_only_creator(path: str) -> Any:
 
 def _install_write_guard(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _refuse_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                       executemany: bool) -> tuple[str, Any]:
-        if executemany or _WRITE_WORDS.match(statement) or not statement.lstrip().lower().startswith(
-            _READ_ONLY_PREFIXES
+    def _refuse_writes(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> tuple[str, Any]:
+        if (
+            executemany
+            or _WRITE_WORDS.match(statement)
+            or not statement.lstrip().lower().startswith(_READ_ONLY_PREFIXES)
         ):
             raise ReadOnlyViolation(
                 f"refused to run a non-read statement on the source database: {statement.split()[0]!r}"
@@ -131,9 +151,10 @@ def read_only_snapshot(engine: Engine) -> Iterator[Connection]:
             conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         else:
             conn.exec_driver_sql("PRAGMA query_only = ON")
-            if conn.connection.dbapi_connection is not None and getattr(
-                conn.connection.dbapi_connection, "isolation_level", ""
-            ) is None:
+            if (
+                conn.connection.dbapi_connection is not None
+                and getattr(conn.connection.dbapi_connection, "isolation_level", "") is None
+            ):
                 conn.exec_driver_sql("BEGIN")  # the driver does not manage transactions: open one explicitly
             # A read on sqlite_master takes the shared lock: the view is fixed from here on.
             conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()

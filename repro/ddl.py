@@ -8,6 +8,7 @@ staging databases can be created on any of the three.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,7 +18,9 @@ from repro.errors import DatabaseError
 from repro.schema import SchemaGraph
 
 
-def portable_type(coltype: sa.types.TypeEngine[object], source: str, target: str) -> sa.types.TypeEngine[object]:
+def portable_type(
+    coltype: sa.types.TypeEngine[Any], source: str, target: str
+) -> sa.types.TypeEngine[Any]:
     """The column type to create on `target` for a column reflected from `source`."""
     if source == target:
         return coltype
@@ -65,8 +68,10 @@ def create_missing_tables(engine: Engine, source: SchemaGraph, tables: Iterable[
                 continue
             constraints.append(
                 sa.ForeignKeyConstraint(
-                    list(fk.columns), [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
-                    use_alter=target != "sqlite", name=f"fk_{name}_{'_'.join(fk.columns)}"[:60],
+                    list(fk.columns),
+                    [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
+                    use_alter=target != "sqlite",
+                    name=f"fk_{name}_{'_'.join(fk.columns)}"[:60],
                 )
             )
         for cols in source.tables[name].unique:

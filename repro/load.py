@@ -44,7 +44,9 @@ class LoadResult:
 def plan_load(graph: SchemaGraph, tables: Iterable[str]) -> LoadPlan:
     """Order tables so every parent is written before its children, deferring nullable FKs of cycles."""
     wanted = set(tables)
-    edges = [fk for fk in graph.foreign_keys if fk.table in wanted and fk.ref_table in wanted and not fk.virtual]
+    edges = [
+        fk for fk in graph.foreign_keys if fk.table in wanted and fk.ref_table in wanted and not fk.virtual
+    ]
     deferred = [fk for fk in edges if fk.is_self_reference]
     for fk in deferred:
         if not fk.nullable:
@@ -56,7 +58,9 @@ def plan_load(graph: SchemaGraph, tables: Iterable[str]) -> LoadPlan:
             return LoadPlan(graph, order, deferred)
         breakable = [fk for fk in remaining if fk.table in cycle and fk.ref_table in cycle and fk.nullable]
         if not breakable:
-            raise PlanError(f"cannot load the cycle {' -> '.join(sorted(cycle))}: none of its foreign keys is nullable")
+            raise PlanError(
+                f"cannot load the cycle {' -> '.join(sorted(cycle))}: none of its foreign keys is nullable"
+            )
         # Break the cycle at the nullable FK whose table has the fewest incoming references (stable choice).
         victim = sorted(breakable, key=lambda fk: (fk.table, fk.columns))[0]
         remaining.remove(victim)
@@ -85,7 +89,7 @@ def _find_cycle(parents: dict[str, set[str]]) -> set[str]:
     while node not in path:
         path.append(node)
         node = sorted(parents[node] & parents.keys())[0]
-    return set(path[path.index(node):])
+    return set(path[path.index(node) :])
 
 
 def check_target_schema(target: SchemaGraph, needed: Mapping[str, Sequence[str]]) -> None:
@@ -96,9 +100,13 @@ def check_target_schema(target: SchemaGraph, needed: Mapping[str, Sequence[str]]
             f"the target database has no table {', '.join(missing_tables)}"
             " (run with --create-schema on an empty staging database, or migrate it)"
         )
-    missing = [f"{t}.{c}" for t, cols in sorted(needed.items()) for c in cols if c not in target.tables[t].columns]
+    missing = [
+        f"{t}.{c}" for t, cols in sorted(needed.items()) for c in cols if c not in target.tables[t].columns
+    ]
     if missing:
-        raise SchemaMismatchError(f"the target database has no column {', '.join(missing)} (migrate staging first)")
+        raise SchemaMismatchError(
+            f"the target database has no column {', '.join(missing)} (migrate staging first)"
+        )
 
 
 @contextmanager
@@ -147,10 +155,14 @@ class Loader:
         try:
             self._upsert(table, info.primary_key, list(batch.columns), records)
         except sa.exc.DBAPIError as exc:
-            raise DatabaseError(f"writing {batch.table} to staging failed: {describe_db_error(exc)}") from None
+            raise DatabaseError(
+                f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
+            ) from None
         self.rows[batch.table] = self.rows.get(batch.table, 0) + len(records)
 
-    def _upsert(self, table: sa.Table, pk: tuple[str, ...], columns: list[str], records: list[dict[str, Any]]) -> None:
+    def _upsert(
+        self, table: sa.Table, pk: tuple[str, ...], columns: list[str], records: list[dict[str, Any]]
+    ) -> None:
         if not pk:
             self._insert_missing(table, columns, records)
             return
@@ -158,12 +170,22 @@ class Loader:
         stmt: Any
         if self.dialect == "postgresql":
             stmt = pg_dialect.insert(table)
-            stmt = (stmt.on_conflict_do_update(index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates})
-                    if updates else stmt.on_conflict_do_nothing(index_elements=list(pk)))
+            stmt = (
+                stmt.on_conflict_do_update(
+                    index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates}
+                )
+                if updates
+                else stmt.on_conflict_do_nothing(index_elements=list(pk))
+            )
         elif self.dialect == "sqlite":
             stmt = sqlite_dialect.insert(table)
-            stmt = (stmt.on_conflict_do_update(index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates})
-                    if updates else stmt.on_conflict_do_nothing(index_elements=list(pk)))
+            stmt = (
+                stmt.on_conflict_do_update(
+                    index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates}
+                )
+                if updates
+                else stmt.on_conflict_do_nothing(index_elements=list(pk))
+            )
         elif self.dialect == "mysql":
             stmt = mysql_dialect.insert(table)
             first = updates[0] if updates else pk[0]
@@ -178,8 +200,13 @@ class Loader:
         """A table without a primary key: insert only rows not already present in full."""
         fresh = []
         for rec in records:
-            cond = sa.and_(*(table.c[c].is_(None) if rec[c] is None else table.c[c] == rec[c] for c in columns))
-            if self.conn.execute(sa.select(sa.literal(1)).select_from(table).where(cond).limit(1)).first() is None:
+            cond = sa.and_(
+                *(table.c[c].is_(None) if rec[c] is None else table.c[c] == rec[c] for c in columns)
+            )
+            if (
+                self.conn.execute(sa.select(sa.literal(1)).select_from(table).where(cond).limit(1)).first()
+                is None
+            ):
                 fresh.append(rec)
         if fresh:
             self.conn.execute(sa.insert(table), fresh)
@@ -200,7 +227,9 @@ class Loader:
                 try:
                     self.conn.execute(stmt, rows)
                 except sa.exc.DBAPIError as exc:
-                    raise DatabaseError(f"linking {table_name} rows failed: {describe_db_error(exc)}") from None
+                    raise DatabaseError(
+                        f"linking {table_name} rows failed: {describe_db_error(exc)}"
+                    ) from None
                 updates += len(rows)
         if self.dialect == "postgresql":
             self._advance_sequences()
@@ -223,8 +252,7 @@ class Loader:
                 sa.text(
                     f"SELECT setval(:seq, (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)}))"
                     f" WHERE (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)})"
-                    " > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM "
-                    + seq + ")"
+                    " > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + seq + ")"
                 ),
                 {"seq": seq},
             )
@@ -238,7 +266,9 @@ def _group_by_columns(pending: list[dict[str, Any]], pk: Sequence[str]) -> list[
     return sorted({_non_null_cols(r, pk) for r in pending})
 
 
-def write_subset(engine: Engine, plan: LoadPlan, batches_for: Callable[[str], Iterable[MaskedBatch]]) -> LoadResult:
+def write_subset(
+    engine: Engine, plan: LoadPlan, batches_for: Callable[[str], Iterable[MaskedBatch]]
+) -> LoadResult:
     """Load every table of the plan in one transaction (used by snapshot restore)."""
     with target_transaction(engine) as conn:
         loader = Loader(conn, plan)

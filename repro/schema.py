@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -51,7 +52,7 @@ class TableInfo:
     table: sa.Table
     unique: list[tuple[str, ...]] = field(default_factory=list)
 
-    def column_type(self, column: str) -> sa.types.TypeEngine[object]:
+    def column_type(self, column: str) -> sa.types.TypeEngine[Any]:
         return self.table.c[column].type
 
 
@@ -93,17 +94,19 @@ class SchemaGraph:
         desc = []
         for name in names:
             info = self.tables[name]
-            desc.append({
-                "table": name,
-                "columns": [[c, generic_type_name(info.table.c[c].type)] for c in info.columns],
-                "pk": list(info.primary_key),
-                "fks": sorted(fk.label for fk in self.parents_of(name) if not fk.virtual),
-            })
+            desc.append(
+                {
+                    "table": name,
+                    "columns": [[c, generic_type_name(info.table.c[c].type)] for c in info.columns],
+                    "pk": list(info.primary_key),
+                    "fks": sorted(fk.label for fk in self.parents_of(name) if not fk.virtual),
+                }
+            )
         blob = json.dumps(desc, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
 
-def generic_type_name(coltype: sa.types.TypeEngine[object]) -> str:
+def generic_type_name(coltype: sa.types.TypeEngine[Any]) -> str:
     """A dialect-neutral name for a column type (`integer`, `text`, `json`, ...)."""
     try:
         generic = coltype.as_generic()
@@ -123,17 +126,23 @@ def reflect(
         metadata.reflect(bind=bind, schema=schema)
     except sa.exc.DBAPIError as exc:
         url = bind.engine.url if isinstance(bind, Connection) else bind.url
-        raise DatabaseError(f"cannot read the schema of {redact_url(url)}: {describe_db_error(exc)}") from None
+        raise DatabaseError(
+            f"cannot read the schema of {redact_url(url)}: {describe_db_error(exc)}"
+        ) from None
     tables: dict[str, TableInfo] = {}
     fks: list[ForeignKey] = []
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         name = table.name
         pk = tuple(c.name for c in table.primary_key.columns)
-        uniques = [tuple(c.name for c in cons.columns) for cons in table.constraints
-                   if isinstance(cons, sa.UniqueConstraint)]
+        uniques = [
+            tuple(c.name for c in cons.columns)
+            for cons in table.constraints
+            if isinstance(cons, sa.UniqueConstraint)
+        ]
         uniques += [tuple(c.name for c in idx.columns) for idx in table.indexes if idx.unique]
-        tables[name] = TableInfo(name=name, columns=[c.name for c in table.columns], primary_key=pk,
-                                 table=table, unique=uniques)
+        tables[name] = TableInfo(
+            name=name, columns=[c.name for c in table.columns], primary_key=pk, table=table, unique=uniques
+        )
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         for cons in table.foreign_key_constraints:
             ref = cons.referred_table
@@ -153,12 +162,14 @@ def add_virtual_foreign_key(graph: SchemaGraph, vfk: VirtualForeignKey) -> None:
     for table, columns in ((vfk.table, vfk.columns), (vfk.ref_table, vfk.ref_columns)):
         info = graph.tables.get(table)
         if info is None:
-            raise ConfigError(f"subset.virtual_foreign_keys: table '{table}' does not exist in the source schema")
+            raise ConfigError(
+                f"subset.virtual_foreign_keys: table '{table}' does not exist in the source schema"
+            )
         for col in columns:
             if col not in info.columns:
                 raise ConfigError(f"subset.virtual_foreign_keys: column '{table}.{col}' does not exist")
-    table = graph.tables[vfk.table].table
-    nullable = all(table.c[c].nullable for c in vfk.columns)
+    sa_table = graph.tables[vfk.table].table
+    nullable = all(sa_table.c[c].nullable for c in vfk.columns)
     fk = ForeignKey(vfk.table, vfk.columns, vfk.ref_table, vfk.ref_columns, nullable, virtual=True)
     if fk not in graph.foreign_keys:
         graph.foreign_keys.append(fk)

@@ -68,7 +68,7 @@ def _make_loader(source: str) -> type[yaml.SafeLoader]:
 def load_yaml_text(text: str, source: str = "<string>") -> Any:
     """Parse YAML text; malformed YAML becomes a ConfigError naming the file and line."""
     try:
-        return yaml.load(text, Loader=_make_loader(source))  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_make_loader(source))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -145,6 +145,10 @@ def type_name(value: Any) -> str:
     if value is None:
         return "nothing"
     for t, name in _TYPE_NAMES.items():
-        if type(value) is t or (t is dict and isinstance(value, dict)) or (t is list and isinstance(value, list)):
+        if (
+            type(value) is t
+            or (t is dict and isinstance(value, dict))
+            or (t is list and isinstance(value, list))
+        ):
             return f"{name} ({value!r})" if t in (str, int, float, bool) else name
     return type(value).__name__

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from repro.cli.options import AppContext, output_options, pass_app, print_json, print_table, source_target_options
+from repro.cli.options import (
+    AppContext,
+    output_options,
+    pass_app,
+    print_json,
+    print_table,
+    source_target_options,
+)
 from repro.config import Settings, parse_root_option
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs: `repro --help` stays fast
@@ -22,8 +29,11 @@ def _settings(app: AppContext, source_url: str | None, target_url: str | None, r
 
 
 def root_option(func: Any) -> Any:
-    return click.option("--root", metavar="TABLE.COLUMN",
-                        help="Table and column that identify the user (default from repro.yaml: users.id).")(func)
+    return click.option(
+        "--root",
+        metavar="TABLE.COLUMN",
+        help="Table and column that identify the user (default from repro.yaml: users.id).",
+    )(func)
 
 
 class _Progress:
@@ -46,13 +56,17 @@ class _Progress:
 
 
 def _print_plan(report: PlanReport) -> None:
-    click.echo(f"Plan for {report.root_table}.{report.root_key} = {report.root_value} (source {report.source})")
+    click.echo(
+        f"Plan for {report.root_table}.{report.root_key} = {report.root_value} (source {report.source})"
+    )
     print_table(["table", "rows", "reached as"], [[t.table, t.rows, t.reached] for t in report.tables])
     click.echo(f"total: {report.total_rows} rows in {len(report.tables)} tables")
     click.echo("edges followed:")
     for edge in report.edges:
-        click.echo(f"  {edge['edge']}  [{edge['direction']}{', forced' if edge['forced'] else ''}]"
-                   f"  {edge['rows']} rows")
+        click.echo(
+            f"  {edge['edge']}  [{edge['direction']}{', forced' if edge['forced'] else ''}]"
+            f"  {edge['rows']} rows"
+        )
     for label in report.skipped:
         click.echo(f"  {label}  [skipped by subset.skip]")
     if report.deferred:
@@ -65,8 +79,14 @@ def _print_plan(report: PlanReport) -> None:
 @root_option
 @output_options
 @pass_app
-def plan(app: AppContext, user_id: str, source_url: str | None, target_url: str | None, root: str | None,
-         as_json: bool) -> None:
+def plan(
+    app: AppContext,
+    user_id: str,
+    source_url: str | None,
+    target_url: str | None,
+    root: str | None,
+    as_json: bool,
+) -> None:
     """Show which rows a copy of USER_ID would take, per table, and the edges followed. Writes nothing.
 
     \b
@@ -88,18 +108,36 @@ def plan(app: AppContext, user_id: str, source_url: str | None, target_url: str 
 @click.argument("user_id")
 @source_target_options
 @root_option
-@click.option("--incident", metavar="INC-N",
-              help="Link the copy to an incident: it moves to `reproduced` and records the snapshot.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and row counts; read nothing more, write nothing.")
-@click.option("--create-schema", is_flag=True,
-              help="Create tables missing in the target from the source schema (fresh staging databases).")
+@click.option(
+    "--incident",
+    metavar="INC-N",
+    help="Link the copy to an incident: it moves to `reproduced` and records the snapshot.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan and row counts; read nothing more, write nothing."
+)
+@click.option(
+    "--create-schema",
+    is_flag=True,
+    help="Create tables missing in the target from the source schema (fresh staging databases).",
+)
 @click.option("--no-snapshot", is_flag=True, help="Do not save a reproduction snapshot of this copy.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @output_options
 @pass_app
-def copy_user(app: AppContext, user_id: str, source_url: str | None, target_url: str | None, root: str | None,
-              incident: str | None, dry_run: bool, create_schema: bool, no_snapshot: bool, quiet: bool,
-              as_json: bool) -> None:
+def copy_user(
+    app: AppContext,
+    user_id: str,
+    source_url: str | None,
+    target_url: str | None,
+    root: str | None,
+    incident: str | None,
+    dry_run: bool,
+    create_schema: bool,
+    no_snapshot: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Copy USER_ID's data from production to staging, masked by the rules in masking_rules/.
 
     Takes the user's row, every row that depends on it and every parent row those need, reads the source in one
@@ -118,8 +156,15 @@ def copy_user(app: AppContext, user_id: str, source_url: str | None, target_url:
     settings = _settings(app, source_url, target_url, root)
     progress = _Progress(not quiet and not as_json)
     try:
-        result = run_copy(settings, user_id, incident=incident, dry_run=dry_run, create_schema=create_schema,
-                          snapshot=not no_snapshot, progress=progress)
+        result = run_copy(
+            settings,
+            user_id,
+            incident=incident,
+            dry_run=dry_run,
+            create_schema=create_schema,
+            snapshot=not no_snapshot,
+            progress=progress,
+        )
     finally:
         progress.done()
     if as_json:
@@ -134,7 +179,9 @@ def _print_result(result: CopyResult) -> None:
         click.echo("Dry run: nothing was written.")
         _print_plan(plan)
         return
-    click.echo(f"Copied {plan.root_table}.{plan.root_key} = {plan.root_value}: {plan.source} -> {result.target}")
+    click.echo(
+        f"Copied {plan.root_table}.{plan.root_key} = {plan.root_value}: {plan.source} -> {result.target}"
+    )
     if result.created_tables:
         click.echo(f"created tables: {', '.join(result.created_tables)}")
     print_table(["table", "rows"], [[t, n] for t, n in result.rows.items()])

@@ -14,9 +14,17 @@ from repro.errors import ReproError
 
 
 class _ReproClickError(click.ClickException):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    """Printed by click as `Error: <message>`; exit 1."""
+
+
+class _ReproUsageError(_ReproClickError):
+    """A configuration or usage problem: exit 2, like click's own usage errors."""
+
+    exit_code = 2
+
+
+def _click_error(message: str, exit_code: int) -> click.ClickException:
+    return _ReproUsageError(message) if exit_code == 2 else _ReproClickError(message)
 
 
 # Command name -> "module:attribute". Modules are imported only when their command is used (or listed by --help),
@@ -55,14 +63,16 @@ class ReproGroup(click.Group):
         except ReproError as exc:
             if _traceback_wanted(ctx):
                 raise
-            raise _ReproClickError(_one_line(str(exc)), exc.exit_code) from None
+            raise _click_error(_one_line(str(exc)), exc.exit_code) from None
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130) from None
         except Exception as exc:
             if _traceback_wanted(ctx):
                 raise
-            message = f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (run with --traceback for details)"
-            raise _ReproClickError(message, 1) from None
+            message = (
+                f"unexpected {type(exc).__name__}: {_one_line(str(exc))} (run with --traceback for details)"
+            )
+            raise _ReproClickError(message) from None
 
 
 def _one_line(text: str) -> str:
@@ -75,9 +85,16 @@ def _traceback_wanted(ctx: click.Context) -> bool:
     return bool(app and app.traceback) or os.environ.get("REPRO_TRACEBACK") == "1"
 
 
-@click.group(cls=ReproGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.option("--config", "config_path", envvar="REPRO_CONFIG", metavar="PATH",
-              help="Configuration file (default ./repro.yaml; env REPRO_CONFIG).")
+@click.group(
+    cls=ReproGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="REPRO_CONFIG",
+    metavar="PATH",
+    help="Configuration file (default ./repro.yaml; env REPRO_CONFIG).",
+)
 @click.option("--traceback", is_flag=True, help="Show the full Python traceback on errors.")
 @click.version_option(__version__, prog_name="repro")
 @click.pass_context

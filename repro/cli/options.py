@@ -34,17 +34,25 @@ pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 def output_options(func: F) -> F:
     """`--json`: machine-readable output on stdout instead of the table for people."""
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(
+        func
+    )
 
 
 def source_target_options(func: F) -> F:
     """`--source/--target` database URLs (env REPRO_SOURCE_URL / REPRO_TARGET_URL)."""
     func = click.option(
-        "--target", "target_url", envvar="REPRO_TARGET_URL", metavar="URL",
+        "--target",
+        "target_url",
+        envvar="REPRO_TARGET_URL",
+        metavar="URL",
         help="Staging database URL (overrides `target:` in repro.yaml; env REPRO_TARGET_URL).",
     )(func)
     func = click.option(
-        "--source", "source_url", envvar="REPRO_SOURCE_URL", metavar="URL",
+        "--source",
+        "source_url",
+        envvar="REPRO_SOURCE_URL",
+        metavar="URL",
         help="Production database URL, only ever read (overrides `source:`; env REPRO_SOURCE_URL).",
     )(func)
     return func
@@ -52,7 +60,10 @@ def source_target_options(func: F) -> F:
 
 def source_option(func: F) -> F:
     return click.option(
-        "--source", "source_url", envvar="REPRO_SOURCE_URL", metavar="URL",
+        "--source",
+        "source_url",
+        envvar="REPRO_SOURCE_URL",
+        metavar="URL",
         help="Production database URL, only ever read (overrides `source:`; env REPRO_SOURCE_URL).",
     )(func)
 
@@ -65,7 +76,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, err: b
     """A plain aligned text table (numbers right-aligned)."""
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [all(isinstance(row[i], int | float) for row in rows) and bool(rows) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in rows) and bool(rows) for i in range(len(headers))
+    ]
 
     def fmt(row: list[str]) -> str:
         parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(row, widths, numeric, strict=True)]

@@ -17,12 +17,19 @@ MAX_ATTEMPTS = 50
 class _Engine(Protocol):
     def unique_columns(self, table: str) -> list[str]: ...
 
-    def mask_value(self, table: str, column: str, columns: Sequence[str], original_row: tuple[Any, ...],
-                   attempt: int = 0) -> Any: ...
+    def mask_value(
+        self, table: str, column: str, columns: Sequence[str], original_row: tuple[Any, ...], attempt: int = 0
+    ) -> Any: ...
 
 
-def resolve_staging_collisions(conn: Connection, target_table: sa.Table, pk: Sequence[str], engine: _Engine,
-                               batch: MaskedBatch, originals: Sequence[tuple[Any, ...]]) -> MaskedBatch:
+def resolve_staging_collisions(
+    conn: Connection,
+    target_table: sa.Table,
+    pk: Sequence[str],
+    engine: _Engine,
+    batch: MaskedBatch,
+    originals: Sequence[tuple[Any, ...]],
+) -> MaskedBatch:
     """Re-mask unique cells whose value another staging row (different primary key) already holds."""
     unique = [c for c in engine.unique_columns(batch.table) if c in batch.columns]
     if not unique or not pk or not batch.rows:

@@ -89,14 +89,20 @@ def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[tuple[A
     return sa.tuple_(*(table.c[c] for c in columns)).in_(values)
 
 
-def fetch_by(conn: Connection, table: sa.Table, select_columns: Sequence[str], match_columns: Sequence[str],
-             values: Iterable[tuple[Any, ...]], chunk: int = LOOKUP_CHUNK,
-             order_by: Sequence[str] = ()) -> Iterator[Sequence[Any]]:
+def fetch_by(
+    conn: Connection,
+    table: sa.Table,
+    select_columns: Sequence[str],
+    match_columns: Sequence[str],
+    values: Iterable[tuple[Any, ...]],
+    chunk: int = LOOKUP_CHUNK,
+    order_by: Sequence[str] = (),
+) -> Iterator[Sequence[Any]]:
     """Rows of `table` whose `match_columns` equal one of `values`, a few hundred keys per query."""
     pending = list(values)
     cols = [table.c[c] for c in select_columns]
     for start in range(0, len(pending), chunk):
-        part = pending[start:start + chunk]
+        part = pending[start : start + chunk]
         stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
         if order_by:
             stmt = stmt.order_by(*(table.c[c] for c in order_by))
@@ -104,8 +110,14 @@ def fetch_by(conn: Connection, table: sa.Table, select_columns: Sequence[str], m
 
 
 class _Collector:
-    def __init__(self, conn: Connection, graph: SchemaGraph, plan: SubsetPlan, max_rows: int,
-                 progress: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        graph: SchemaGraph,
+        plan: SubsetPlan,
+        max_rows: int,
+        progress: Callable[[str], None] | None,
+    ) -> None:
         self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
         self.progress = progress
         self.tables = {
@@ -118,7 +130,9 @@ class _Collector:
             return tuple(row)
         return tuple(row[tr.tracked.index(c)] for c in tr.pk)
 
-    def add(self, table: str, rows: Iterable[Sequence[Any]], *, down: bool, via: str) -> tuple[set[Key], set[Key]]:
+    def add(
+        self, table: str, rows: Iterable[Sequence[Any]], *, down: bool, via: str
+    ) -> tuple[set[Key], set[Key]]:
         """Add rows; returns (keys new to the subset, keys that newly count as reached downward)."""
         tr = self.tables[table]
         new, new_down = set(), set()
@@ -173,22 +187,19 @@ class _Collector:
         while pending_any or pending_down:
             now_any, now_down = pending_any, pending_down
             pending_any, pending_down = {}, {}
-
-            def merge(table: str, result: tuple[set[Key], set[Key]]) -> None:
-                if result[0]:
-                    pending_any.setdefault(table, set()).update(result[0])
-                if result[1]:
-                    pending_down.setdefault(table, set()).update(result[1])
-
+            steps: list[tuple[Edge, set[Key]]] = []
             for tname, keys in sorted(now_down.items()):
-                for edge in plan.child_edges_from(tname):
-                    merge(edge.target_table, self.follow(edge, keys))
+                steps += [(edge, keys) for edge in plan.child_edges_from(tname)]
             for tname, keys in sorted(now_any.items()):
                 parent_only = keys - self.tables[tname].down
-                for edge in plan.child_edges_from(tname, forced_only=True):
-                    merge(edge.target_table, self.follow(edge, parent_only))
-                for edge in plan.parent_edges_from(tname):
-                    merge(edge.target_table, self.follow(edge, keys))
+                steps += [(edge, parent_only) for edge in plan.child_edges_from(tname, forced_only=True)]
+                steps += [(edge, keys) for edge in plan.parent_edges_from(tname)]
+            for edge, keys in steps:
+                new, new_down = self.follow(edge, keys)
+                if new:
+                    pending_any.setdefault(edge.target_table, set()).update(new)
+                if new_down:
+                    pending_down.setdefault(edge.target_table, set()).update(new_down)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
 
 
@@ -196,14 +207,22 @@ def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((x is None, str(type(x)), x) for x in value)
 
 
-def collect_subset(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, root_value: Any, *, max_rows: int,
-                   progress: Callable[[str], None] | None = None) -> Subset:
+def collect_subset(
+    conn: Connection,
+    graph: SchemaGraph,
+    plan: SubsetPlan,
+    root_value: Any,
+    *,
+    max_rows: int,
+    progress: Callable[[str], None] | None = None,
+) -> Subset:
     """Walk the plan's edges from the root row and return every collected row's keys."""
     return _Collector(conn, graph, plan, max_rows, progress).run(root_value)
 
 
-def detached_references(graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str
-                        ) -> list[tuple[list[int], set[tuple[Any, ...]]]]:
+def detached_references(
+    graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str
+) -> list[tuple[list[int], set[tuple[Any, ...]]]]:
     """Skipped nullable foreign keys of `table`: (column positions, parent values that are part of the copy).
 
     A skipped edge is never followed, so its parent may not be copied; such references are written as NULL
@@ -222,8 +241,9 @@ def detached_references(graph: SchemaGraph, plan: SubsetPlan, subset: Subset, ta
     return result
 
 
-def _detach(rows: list[tuple[Any, ...]], detached: list[tuple[list[int], set[tuple[Any, ...]]]]
-            ) -> list[tuple[Any, ...]]:
+def _detach(
+    rows: list[tuple[Any, ...]], detached: list[tuple[list[int], set[tuple[Any, ...]]]]
+) -> list[tuple[Any, ...]]:
     if not detached:
         return rows
     out = []
@@ -238,8 +258,9 @@ def _detach(rows: list[tuple[Any, ...]], detached: list[tuple[list[int], set[tup
     return out
 
 
-def iter_rows(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str,
-              batch_size: int) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
+def iter_rows(
+    conn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Subset, table: str, batch_size: int
+) -> Iterator[tuple[tuple[str, ...], list[tuple[Any, ...]]]]:
     """Full rows of one table of the subset, `batch_size` at a time, in primary-key order."""
     rows = subset.tables[table]
     info = graph.table(table)
@@ -250,10 +271,12 @@ def iter_rows(conn: Connection, graph: SchemaGraph, plan: SubsetPlan, subset: Su
         order = [rows.tracked.index(c) for c in columns]
         all_rows = [tuple(rows.rows[k][i] for i in order) for k in keys]
         for start in range(0, len(all_rows), batch_size):
-            yield columns, _detach(all_rows[start:start + batch_size], detached)
+            yield columns, _detach(all_rows[start : start + batch_size], detached)
         return
     for start in range(0, len(keys), batch_size):
-        part = keys[start:start + batch_size]
-        fetched = [tuple(r) for r in fetch_by(conn, info.table, columns, info.primary_key, part,
-                                               order_by=info.primary_key)]
+        part = keys[start : start + batch_size]
+        fetched = [
+            tuple(r)
+            for r in fetch_by(conn, info.table, columns, info.primary_key, part, order_by=info.primary_key)
+        ]
         yield columns, _detach(fetched, detached)

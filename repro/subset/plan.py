@@ -73,7 +73,9 @@ def _validate_refs(graph: SchemaGraph, refs: tuple[str, ...], key: str) -> None:
             if col.strip() not in graph.tables[table].columns:
                 raise ConfigError(f"subset.{key}: column '{table}.{col.strip()}' does not exist")
         if not any(_matches(fk, {ref}) for fk in graph.foreign_keys):
-            raise ConfigError(f"subset.{key}: '{ref}' is not a foreign key (declare it in virtual_foreign_keys)")
+            raise ConfigError(
+                f"subset.{key}: '{ref}' is not a foreign key (declare it in virtual_foreign_keys)"
+            )
 
 
 def plan_subset(graph: SchemaGraph, root_table: str, root_key: str, subset: SubsetSettings) -> SubsetPlan:
@@ -110,13 +112,20 @@ def plan_subset(graph: SchemaGraph, root_table: str, root_key: str, subset: Subs
                     tables.add(fk.ref_table)
                     queue.append(fk.ref_table)
         for fk in active:
-            if _matches(fk, follow) and fk.ref_table in tables and fk.table != root_table and fk.table not in down:
+            if (
+                _matches(fk, follow)
+                and fk.ref_table in tables
+                and fk.table != root_table
+                and fk.table not in down
+            ):
                 down.add(fk.table)
                 changed = True
     child_edges = [
         Edge(fk, "child", forced=_matches(fk, follow))
         for fk in active
-        if fk.table != root_table and (fk.ref_table in down or _matches(fk, follow)) and fk.ref_table in tables
+        if fk.table != root_table
+        and (fk.ref_table in down or _matches(fk, follow))
+        and fk.ref_table in tables
     ]
     parent_edges = [Edge(fk, "parent") for fk in active if fk.table in tables]
     return SubsetPlan(root_table, root_key, child_edges, parent_edges, skipped, down, tables)

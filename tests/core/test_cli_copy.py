@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import PROJECT_ROOT
+from dbtools import PROJECT_ROOT
 
 from repro.cli.main import cli
 from repro.demo import build_demo_database
@@ -88,10 +88,14 @@ def test_non_integer_user(config: Path, mask_salt: str) -> None:
 
 
 def test_unreachable_database_and_wrong_password(config: Path, mask_salt: str) -> None:
-    result = run("--config", str(config), "copy-user", "7", "--source", "postgresql://postgres:pw@127.0.0.1:1/x")
+    result = run(
+        "--config", str(config), "copy-user", "7", "--source", "postgresql://postgres:pw@127.0.0.1:1/x"
+    )
     assert result.exit_code == 1
     assert error_line(result).startswith("Error: cannot connect to postgresql://postgres:***@127.0.0.1:1/x: ")
-    result = run("--config", str(config), "plan", "7", "--source", "mysql+pymysql://root:wrongpw@127.0.0.1:3306/x")
+    result = run(
+        "--config", str(config), "plan", "7", "--source", "mysql+pymysql://root:wrongpw@127.0.0.1:3306/x"
+    )
     assert result.exit_code == 1
     line = error_line(result)
     assert line.startswith("Error: cannot connect to mysql+pymysql://root:***@127.0.0.1:3306/x: ")
@@ -121,9 +125,10 @@ def test_uncovered_column_blocks_the_copy(config: Path, tmp_path: Path, mask_sal
     result = run("--config", str(config), "copy-user", "7", "--create-schema")
     assert result.exit_code != 0
     assert "email" in error_line(result)
-    assert not (tmp_path / "staging.db").exists() or sa.inspect(
-        sa.create_engine(f"sqlite:///{tmp_path / 'staging.db'}")
-    ).get_table_names() == []
+    assert (
+        not (tmp_path / "staging.db").exists()
+        or sa.inspect(sa.create_engine(f"sqlite:///{tmp_path / 'staging.db'}")).get_table_names() == []
+    )
 
 
 def test_bad_root_and_missing_source(tmp_path: Path, mask_salt: str) -> None:
@@ -148,9 +153,9 @@ def _walk(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...
     out = []
     for name in group.list_commands(ctx):
         cmd = group.get_command(ctx, name)
-        out.append((prefix + (name,), cmd))
+        out.append(((*prefix, name), cmd))
         if isinstance(cmd, click.Group):
-            out += _walk(cmd, prefix + (name,))
+            out += _walk(cmd, (*prefix, name))
     return out
 
 
@@ -164,6 +169,15 @@ def test_every_command_has_help_text() -> None:
 
 def test_copy_user_help_documents_every_option() -> None:
     result = run("copy-user", "--help")
-    for option in ["--source", "--target", "--root", "--incident", "--dry-run", "--create-schema", "--no-snapshot",
-                   "--json", "Example"]:
+    for option in [
+        "--source",
+        "--target",
+        "--root",
+        "--incident",
+        "--dry-run",
+        "--create-schema",
+        "--no-snapshot",
+        "--json",
+        "Example",
+    ]:
         assert option in result.output

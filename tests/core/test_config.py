@@ -62,12 +62,17 @@ def test_explicit_missing_file(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("source: x\nbogus: 1\n", r"repro.yaml:2: unknown key 'bogus' in repro.yaml"),
-        ("subset:\n  max_rows: many\n", r"repro.yaml:2: key 'subset.max_rows': expected an integer, got a string"),
+        (
+            "subset:\n  max_rows: many\n",
+            r"repro.yaml:2: key 'subset.max_rows': expected an integer, got a string",
+        ),
         ("subset:\n  max_rows: -5\n", r"repro.yaml:2: key 'subset.max_rows': must be a positive integer"),
         ("root: {table: users, column: id}\n", r"repro.yaml:1: unknown key 'column' in root"),
         ("subset:\n  skip: users\n", r"repro.yaml:2: key 'subset.skip': expected a list"),
-        ("subset:\n  virtual_foreign_keys:\n    - {from: a.b}\n",
-         r"repro.yaml:3: key 'subset.virtual_foreign_keys.to' is required"),
+        (
+            "subset:\n  virtual_foreign_keys:\n    - {from: a.b}\n",
+            r"repro.yaml:3: key 'subset.virtual_foreign_keys.to' is required",
+        ),
         ("source: [1, 2\n", r"repro.yaml:\d+: malformed YAML"),
         ("source: a\nsource: b\n", r"repro.yaml:2: duplicate key 'source'"),
         ("- just\n- a list\n", r"repro.yaml:1: expected a mapping at the top level"),
@@ -81,7 +86,7 @@ def test_validation_errors_name_file_line_key(tmp_path: Path, text: str, message
 
 def test_root_option() -> None:
     assert parse_root_option("accounts.uuid") == ("accounts", "uuid")
-    with pytest.raises(ConfigError, match="expected TABLE.COLUMN"):
+    with pytest.raises(ConfigError, match=r"expected TABLE\.COLUMN"):
         parse_root_option("accounts")
 
 

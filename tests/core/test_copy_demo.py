@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PROJECT_ROOT, dump_database, expected_closure, leaked_values, table_keys
+from dbtools import PROJECT_ROOT, dump_database, expected_closure, leaked_values, table_keys
 
 from repro.config import Settings, SnapshotSettings, SubsetSettings, TrackerSettings, VirtualForeignKey
 from repro.copy import copy_user
@@ -90,7 +90,11 @@ def test_copy_twice_leaves_staging_identical(
 
 
 def test_failure_half_way_leaves_staging_unchanged(
-    dialect: str, demo_source: str, new_database: Any, tmp_path: Path, mask_salt: str,
+    dialect: str,
+    demo_source: str,
+    new_database: Any,
+    tmp_path: Path,
+    mask_salt: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     target = new_database(dialect, "stg")
@@ -123,7 +127,9 @@ def test_no_original_value_of_a_masked_column_reaches_staging(
     assert leaked_values(demo_source, target, PROJECT_ROOT / "masking_rules") == []
 
 
-def test_source_is_only_read_with_a_select_only_role(new_database: Any, tmp_path: Path, mask_salt: str) -> None:
+def test_source_is_only_read_with_a_select_only_role(
+    new_database: Any, tmp_path: Path, mask_salt: str
+) -> None:
     """Against a Postgres role that can only SELECT, the whole copy works: it never needs to write."""
     source = new_database("postgresql", "prod")
     build_demo_database(source, seed=42, users=40)
@@ -145,7 +151,9 @@ def test_source_is_only_read_with_a_select_only_role(new_database: Any, tmp_path
         assert dump_database(source) == before
     finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+            conn.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+            )
             conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
             conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA public FROM {role}")
             conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {dbname} FROM {role}")

@@ -25,8 +25,16 @@ def _count(url: str) -> int:
     return n
 
 
-@pytest.mark.parametrize("statement", ["INSERT INTO t VALUES (2, 'b')", "  delete from t", "UPDATE t SET v='x'",
-                                       "DROP TABLE t", "CREATE TABLE u (id int)"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO t VALUES (2, 'b')",
+        "  delete from t",
+        "UPDATE t SET v='x'",
+        "DROP TABLE t",
+        "CREATE TABLE u (id int)",
+    ],
+)
 def test_guard_refuses_writes(dialect: str, new_database, statement: str) -> None:  # type: ignore[no-untyped-def]
     url = new_database(dialect)
     _make_table(url)
@@ -77,6 +85,9 @@ def test_unreachable_database_is_one_line() -> None:
 
 def test_missing_sqlite_file_is_not_created(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = create_engine(f"sqlite:///{tmp_path / 'absent.db'}", read_only=True)
-    with pytest.raises(DatabaseError, match="cannot connect to sqlite:///.*absent.db"), read_only_snapshot(engine):
+    with (
+        pytest.raises(DatabaseError, match=r"cannot connect to sqlite:///.*absent\.db"),
+        read_only_snapshot(engine),
+    ):
         pass
     assert not (tmp_path / "absent.db").exists()

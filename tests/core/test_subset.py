@@ -58,7 +58,9 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def collect(url: str, user: int, subset: SubsetSettings | None = None, root: str = "users") -> dict[str, set[tuple]]:
+def collect(
+    url: str, user: int, subset: SubsetSettings | None = None, root: str = "users"
+) -> dict[str, set[tuple]]:
     subset = subset or SubsetSettings()
     engine = create_engine(url, read_only=True)
     with read_only_snapshot(engine) as conn:
@@ -92,7 +94,9 @@ def test_referred_users_are_not_followed(db: str) -> None:
 
 
 def test_table_without_primary_key_and_virtual_fk(db: str) -> None:
-    subset = SubsetSettings(virtual_foreign_keys=(VirtualForeignKey("audit", ("actor_id",), "users", ("id",)),))
+    subset = SubsetSettings(
+        virtual_foreign_keys=(VirtualForeignKey("audit", ("actor_id",), "users", ("id",)),)
+    )
     got = collect(db, 3, subset)
     assert got["notes"] == {(3, "other")}
     assert got["audit"] == {(41,)}  # through the virtual FK actor_id
