@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +37,14 @@ _WRITE_WORDS = re.compile(
     r"|replace|lock|call|do|vacuum|reindex|attach|detach)\b",
     re.IGNORECASE,
 )
+
+
+_DISPLAY_URLS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def display_url(engine: Engine) -> str:
+    """The engine's URL as the user wrote it, password redacted."""
+    return _DISPLAY_URLS.get(engine) or redact_url(engine.url)
 
 
 def redact_url(url: str | URL | None) -> str:
@@ -77,6 +86,8 @@ def create_engine(url: str, *, read_only: bool = False) -> Engine:
         if read_only and database and database != ":memory:":
             # A read-only open of the file itself: SQLite refuses writes, whatever SQL is sent.
             kwargs["creator"] = _sqlite_read_only_creator(database)
+    elif backend == "postgresql" and "+" not in parsed.drivername:
+        parsed = parsed.set(drivername="postgresql+psycopg2")  # the driver repro installs
     elif backend in ("mysql", "mariadb"):
         if parsed.get_driver_name() in ("", "mysqldb") and backend == "mysql":
             parsed = parsed.set(drivername=f"{backend}+pymysql")
@@ -87,6 +98,7 @@ def create_engine(url: str, *, read_only: bool = False) -> Engine:
         raise ConfigError(f"no driver for {redact_url(parsed)}: {exc}") from None
     except sa.exc.ArgumentError as exc:
         raise ConfigError(f"invalid database URL {redact_url(parsed)}: {exc}") from None
+    _DISPLAY_URLS[engine] = redact_url(url)
     if read_only:
         _install_write_guard(engine)
     elif backend == "sqlite":
@@ -173,7 +185,7 @@ def connect(engine: Engine) -> Iterator[Connection]:
     try:
         conn = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise DatabaseError(f"cannot connect to {redact_url(engine.url)}: {describe_db_error(exc)}") from None
+        raise DatabaseError(f"cannot connect to {display_url(engine)}: {describe_db_error(exc)}") from None
     try:
         yield conn
     finally:

@@ -176,8 +176,36 @@ def _distinctive_strings(value: object) -> list[str]:
     return [text] if distinctive and len(text) >= 6 else []
 
 
+def _json_leaves(value: object, path: str) -> list[object]:
+    """Values at a simple JSON path (`$.a.b`, `$.items[*].note`) of a decoded JSON document."""
+    import json
+    import re
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    current = [value]
+    for part in re.findall(r"\.([^.\[]+)|\[(\*|\d+)\]", path):
+        key, index = part
+        nxt: list[object] = []
+        for node in current:
+            if key and isinstance(node, dict) and key in node:
+                nxt.append(node[key])
+            elif index == "*" and isinstance(node, list):
+                nxt.extend(node)
+            elif index.isdigit() and isinstance(node, list) and int(index) < len(node):
+                nxt.append(node[int(index)])
+        current = nxt
+    return current
+
+
 def leaked_values(source_url: str, target_url: str, rules_dir: Path) -> list[str]:
-    """Original values of masked columns (of the copied rows) that appear anywhere in the target database."""
+    """Original values of masked columns (of the copied rows) that appear anywhere in the target database.
+
+    For a json rule only the values at its masked paths count; kept parts of a document may appear.
+    """
     import json
 
     from repro.masking.rules import load_rules
@@ -190,19 +218,29 @@ def leaked_values(source_url: str, target_url: str, rules_dir: Path) -> list[str
     q = engine.dialect.identifier_preparer.quote
     leaks: list[str] = []
     with engine.connect() as conn:
-        for table, trules in rules.tables.items():
-            masked = [c for c, rule in trules.columns.items() if rule.strategy != "keep"]
-            if table not in copied or not masked:
-                continue
+        for table in copied:
             pk = insp.get_pk_constraint(table)["constrained_columns"]
             for row in conn.execute(sa.text(f"SELECT * FROM {q(table)}")).mappings():
                 if tuple(row[c] for c in pk) not in copied[table]:
                     continue
-                for column in masked:
-                    leaks += [
-                        f"{table}.{column}: {s}"
-                        for s in _distinctive_strings(row[column])
-                        if s in staging_text
-                    ]
+                for column, value in row.items():
+                    rule = rules.column_rule(table, column)
+                    if rule is None or rule.is_keep:
+                        continue
+                    if rule.paths:
+                        originals = [
+                            leaf
+                            for path, sub in rule.paths
+                            if not sub.is_keep
+                            for leaf in _json_leaves(value, path)
+                        ]
+                    else:
+                        originals = [value]
+                    for original in originals:
+                        leaks += [
+                            f"{table}.{column}: {s}"
+                            for s in _distinctive_strings(original)
+                            if s in staging_text
+                        ]
     engine.dispose()
     return leaks

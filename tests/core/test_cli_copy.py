@@ -71,13 +71,13 @@ def test_plan_and_dry_run_write_nothing(config: Path, tmp_path: Path) -> None:
 
 def test_missing_salt(config: Path) -> None:
     result = run("--config", str(config), "copy-user", "7")
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert error_line(result).startswith("Error: REPRO_MASK_SALT")
 
 
 def test_unknown_user(config: Path, mask_salt: str) -> None:
     result = run("--config", str(config), "copy-user", "999999", "--create-schema")
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert error_line(result) == "Error: no row in users with id = 999999"
 
 
@@ -91,12 +91,12 @@ def test_unreachable_database_and_wrong_password(config: Path, mask_salt: str) -
     result = run(
         "--config", str(config), "copy-user", "7", "--source", "postgresql://postgres:pw@127.0.0.1:1/x"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert error_line(result).startswith("Error: cannot connect to postgresql://postgres:***@127.0.0.1:1/x: ")
     result = run(
         "--config", str(config), "plan", "7", "--source", "mysql+pymysql://root:wrongpw@127.0.0.1:3306/x"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     line = error_line(result)
     assert line.startswith("Error: cannot connect to mysql+pymysql://root:***@127.0.0.1:3306/x: ")
     assert "wrongpw" not in result.output
@@ -108,10 +108,10 @@ def test_missing_target_table_and_column(config: Path, tmp_path: Path, mask_salt
         conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY)")
     engine.dispose()
     result = run("--config", str(config), "copy-user", "7")
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert error_line(result).startswith("Error: the target database has no table ")
     result = run("--config", str(config), "copy-user", "7", "--create-schema")
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert error_line(result).startswith("Error: the target database has no column users.")
 
 
@@ -142,7 +142,7 @@ def test_bad_root_and_missing_source(tmp_path: Path, mask_salt: str) -> None:
 
 def test_traceback_flag_shows_the_stack(config: Path) -> None:
     result = CliRunner().invoke(cli, ["--traceback", "--config", str(config), "copy-user", "7"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert result.exception is not None and "REPRO_MASK_SALT" in str(result.exception)
 
 

@@ -74,7 +74,8 @@ def test_copy_takes_exactly_the_expected_rows(
     assert result.rows == {t: len(keys) for t, keys in expected.items()} | {
         t: 0 for t in result.rows if t not in expected
     }
-    assert "products" in got and len(got["products"]) < _scalar(demo_source, "SELECT count(*) FROM products")
+    if kind == "customer":  # the catalogue comes only as the parents of the customer's order items
+        assert 0 < len(got["products"]) < _scalar(demo_source, "SELECT count(*) FROM products")
     assert result.snapshot_id is not None
 
 
