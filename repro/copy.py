@@ -24,6 +24,7 @@ from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
 from repro.schema import SchemaGraph, reflect
+from repro.snapshots.catalog import delete_snapshot
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
 from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows
@@ -305,8 +306,12 @@ def _stream(
                 writer.commit()  # the snapshot is complete before staging commits
                 result.snapshot_id = writer.snapshot_id
     except BaseException:
-        if writer is not None and result.snapshot_id is None:
-            writer.abort()
+        if writer is not None:
+            if result.snapshot_id is None:
+                writer.abort()
+            else:  # staging did not commit: a snapshot of a copy that never landed must not stay listed
+                delete_snapshot(open_store(settings.snapshots), result.snapshot_id)
+                result.snapshot_id = None
         raise
 
 

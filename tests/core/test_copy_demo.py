@@ -189,3 +189,36 @@ def test_masked_unique_value_taken_by_another_staging_row_is_resolved(
     third = squatted_staging("stg3")
     copy_user(demo_settings(demo_source, third, tmp_path), 7, snapshot=False)
     assert _scalar(third, "SELECT email FROM users WHERE id = 7") == resolved
+
+
+def test_failed_staging_commit_leaves_no_snapshot(
+    demo_source: str,
+    dialect: str,
+    new_database: Any,
+    tmp_path: Path,
+    mask_salt: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The snapshot is complete before staging commits; if that commit fails, the snapshot is removed."""
+    import repro.load
+
+    target = new_database(dialect, "stg")
+    settings = demo_settings(demo_source, target, tmp_path)
+    copy_user(settings, 1, create_schema=True)
+    before = dump_database(target)
+    listed = sorted(p.parent.name for p in (tmp_path / "snapshots").rglob("manifest.json"))
+    from contextlib import contextmanager
+
+    real_transaction = repro.load.target_transaction
+
+    @contextmanager
+    def failing_commit(engine: Any) -> Any:
+        with real_transaction(engine) as conn:
+            yield conn
+            raise DatabaseError("staging commit failed: injected")
+
+    monkeypatch.setattr("repro.copy.target_transaction", failing_commit)
+    with pytest.raises(DatabaseError, match="injected"):
+        copy_user(settings, 7)
+    assert dump_database(target) == before
+    assert sorted(p.parent.name for p in (tmp_path / "snapshots").rglob("manifest.json")) == listed
