@@ -1,0 +1,1 @@
+"""The incident tracker: classification codes, policy, lifecycle, timeline, post-mortems and statistics."""
