@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-from conftest import JWT, NOT_JSON_TEXT, PNG_B64, SECRETS, b64url, build_corpus
+from har_corpus import JWT, NOT_JSON_TEXT, PNG_B64, SECRETS, b64url, build_corpus
 
 from repro.config import HarSettings, Settings
-from repro.errors import HarError
+from repro.errors import HarError, RuleError
 from repro.har import is_har, sanitize_har, sanitize_har_bytes
 from repro.har.document import check_har
 from repro.har.redact import TAG_RE
@@ -169,42 +167,70 @@ def test_is_har() -> None:
     assert not is_har(b"{broken", "notes.txt")
 
 
-class _Rule:
-    def __init__(self, strategy: str) -> None:
-        self.strategy = strategy
+RULES = """\
+tables:
+  users:
+    columns:
+      id: keep
+      nickname: {strategy: faker, provider: first_name}
+      email: {strategy: email}
+      profile:
+        strategy: json
+        paths:
+          "$.contact.home_phone": redact
+  products:
+    columns:
+      name: keep
+"""
 
 
-class _Table:
-    def __init__(self, columns: dict[str, str]) -> None:
-        self.columns = {name: _Rule(strategy) for name, strategy in columns.items()}
-
-
-def test_personal_keys_come_from_masking_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rules module is written elsewhere: a stand-in with the agreed shape checks the adapter."""
+def test_personal_keys_come_from_masking_rules(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
-    seen: list[Path] = []
-
-    def load_rules(path: Path) -> Any:
-        seen.append(path)
-        return types.SimpleNamespace(
-            tables={
-                "users": _Table({"id": "keep", "nickname": "fake_name", "email": "fake_email"}),
-                "products": _Table({"name": "keep"}),
-            }  # fmt: skip
-        )
-
-    module = types.ModuleType("repro.masking.rules")
-    module.load_rules = load_rules  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "repro.masking.rules", module)
+    (rules_dir / "shop.yaml").write_text(RULES, encoding="utf-8")
     har = build_corpus()
+    body = {
+        "id": 7,
+        "nickname": "Ali-nick",
+        "name": "Widget",
+        "eMail": "x@example.com",
+        "profile": {"contact": {"home_phone": "555-0199"}, "theme": "dark"},
+    }
     har["log"]["entries"][7]["response"]["content"] = {
         "mimeType": "application/json",
-        "text": json.dumps({"id": 7, "nickname": "Ali-nick", "name": "Widget", "eMail": "x@example.com"}),
+        "text": json.dumps(body),
     }
     out, report = sanitize_har(har, Settings(rules_dir=rules_dir))
-    body = json.loads(out["log"]["entries"][7]["response"]["content"]["text"])
-    assert seen == [rules_dir]
+    masked = json.loads(out["log"]["entries"][7]["response"]["content"]["text"])
     assert report.personal_source == f"masking rules in {rules_dir}"
-    assert body["id"] == 7 and body["name"] == "Widget"
-    assert TAG_RE.fullmatch(body["nickname"]) and TAG_RE.fullmatch(body["eMail"])
+    assert masked["id"] == 7 and masked["name"] == "Widget" and masked["profile"]["theme"] == "dark"
+    assert TAG_RE.fullmatch(masked["nickname"]) and TAG_RE.fullmatch(masked["eMail"])
+    assert TAG_RE.fullmatch(masked["profile"]["contact"]["home_phone"])
+
+
+def test_invalid_masking_rules_stop_the_sanitizer(tmp_path: Path) -> None:
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "bad.yaml").write_text("tables:\n  users:\n    columns:\n      email: {strategy: nope}\n")
+    with pytest.raises(RuleError):
+        sanitize_har(build_corpus(), Settings(rules_dir=rules_dir))
+
+
+def test_truncated_and_line_delimited_json_still_redacted_by_key() -> None:
+    har = build_corpus()
+    entries = har["log"]["entries"]
+    entries[7]["response"]["content"] = {
+        "mimeType": "application/json",
+        "text": '{"user": {"id": 5, "email": "cut@example.com", "password": "cut-pw-1", "tok',
+    }
+    entries[6]["request"]["postData"] = {
+        "mimeType": "application/x-ndjson",
+        "text": '{"event": "login", "token": "nd-token-2"}\n{"event": "pay", "card": 4000000000000002, "note": "ok"}\n'
+        '{"event": "x", "secret": "cut-secr',
+    }
+    out, _ = sanitize_har(har, SETTINGS)
+    text = json.dumps(out)
+    for value in ("cut@example.com", "cut-pw-1", "nd-token-2", "4000000000000002", "cut-secr"):
+        assert value not in text
+    assert '"id": 5' in out["log"]["entries"][7]["response"]["content"]["text"]
+    assert '"note": "ok"' in out["log"]["entries"][6]["request"]["postData"]["text"]

@@ -6,8 +6,6 @@ import base64
 import json
 from typing import Any
 
-import pytest
-
 
 def b64url(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
@@ -58,7 +56,7 @@ SECRETS = [
     "location-token-31",
     "param-pw-32",
     "4111111111111111",
-    "737",
+    "987654321",
     # personal values (built-in list: email, phone, first_name, ...)
     "alice.private@example.com",
     "Alicia",
@@ -119,7 +117,7 @@ def build_corpus() -> dict[str, Any]:
             "id": 42,
             "email": "alice.private@example.com",
             "first_name": "Alicia",
-            "cards": [{"card": "4111111111111111", "cvv": 737, "label": "work card"}],
+            "cards": [{"card": "4111111111111111", "cvv": 987654321, "label": "work card"}],
         },
         "items": [[{"password": "nested-array-pw-11", "sku": "A-1"}], [{"sku": "B-2"}]],
         "session": JWT,
@@ -297,8 +295,3 @@ def build_corpus() -> dict[str, Any]:
             ],
         }
     }
-
-
-@pytest.fixture
-def corpus() -> dict[str, Any]:
-    return build_corpus()
