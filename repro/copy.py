@@ -24,7 +24,6 @@ from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
 from repro.schema import SchemaGraph, reflect
-from repro.snapshots.catalog import delete_snapshot
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
 from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows
@@ -212,8 +211,9 @@ def copy_user(
                     incident=incident,
                 )
             result = CopyResult(plan=report, incident=incident, target=redact_url(target_url))
-            result.created_tables = _prepare_target(target, graph, report, create_schema)
-            target_graph = reflect(target, settings.schema)
+            result.created_tables, target_graph = _prepare_target(
+                target, graph, report, create_schema, settings
+            )
             load_plan = plan_load(target_graph, report.load_order)
             writer = (
                 _snapshot_writer(settings, graph, subset, rules.digest(), salt, result) if snapshot else None
@@ -252,13 +252,17 @@ def copy_user(
     return result
 
 
-def _prepare_target(target: Engine, graph: SchemaGraph, report: PlanReport, create_schema: bool) -> list[str]:
+def _prepare_target(
+    target: Engine, graph: SchemaGraph, report: PlanReport, create_schema: bool, settings: Settings
+) -> tuple[list[str], SchemaGraph]:
+    """Create missing tables if asked, then check the target has every table and column the copy writes."""
     needed = {t.table: graph.table(t.table).columns for t in report.tables}
     created: list[str] = []
     if create_schema:
         created = create_missing_tables(target, graph, needed)
-    check_target_schema(reflect(target), needed)
-    return created
+    target_graph = reflect(target, settings.schema)
+    check_target_schema(target_graph, needed)
+    return created, target_graph
 
 
 def _stream(
@@ -282,7 +286,12 @@ def _stream(
             for table in load_plan.order:
                 info = graph.table(table)
                 if writer is not None:
-                    writer.add_table(table, [(c, info.table.c[c].type) for c in info.columns])
+                    writer.add_table(
+                        table,
+                        [(c, info.table.c[c].type) for c in info.columns],
+                        primary_key=info.primary_key,
+                        foreign_keys=graph.parents_of(table),
+                    )
                 copied = 0
                 for columns, rows in iter_rows(sconn, graph, plan, subset, table, settings.subset.batch_size):
                     batch = masker.mask_batch(table, columns, rows)
@@ -306,12 +315,11 @@ def _stream(
                 writer.commit()  # the snapshot is complete before staging commits
                 result.snapshot_id = writer.snapshot_id
     except BaseException:
-        if writer is not None:
-            if result.snapshot_id is None:
-                writer.abort()
-            else:  # staging did not commit: a snapshot of a copy that never landed must not stay listed
-                delete_snapshot(open_store(settings.snapshots), result.snapshot_id)
-                result.snapshot_id = None
+        if (
+            writer is not None
+        ):  # also after commit: a snapshot of a copy that never landed must not stay listed
+            writer.abort()
+            result.snapshot_id = None
         raise
 
 

@@ -18,9 +18,7 @@ from repro.errors import DatabaseError
 from repro.schema import SchemaGraph
 
 
-def portable_type(
-    coltype: sa.types.TypeEngine[Any], source: str, target: str
-) -> sa.types.TypeEngine[Any]:
+def portable_type(coltype: sa.types.TypeEngine[Any], source: str, target: str) -> sa.types.TypeEngine[Any]:
     """The column type to create on `target` for a column reflected from `source`."""
     if source == target:
         return coltype

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from repro.db import connect, describe_db_error, dialect_name
 from repro.errors import DatabaseError, PlanError, SchemaMismatchError
 from repro.masking.batch import MaskedBatch
+from repro.pgcopy import CopyUpserter, copy_upserter
 from repro.schema import ForeignKey, SchemaGraph
 
 
@@ -128,12 +129,14 @@ def target_transaction(engine: Engine) -> Iterator[Connection]:
 class Loader:
     """Writes batches in plan order inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, plan: LoadPlan) -> None:
+    def __init__(self, conn: Connection, plan: LoadPlan, *, use_fast_path: bool = True) -> None:
         self.conn = conn
         self.plan = plan
         self.dialect = dialect_name(conn)
         self.rows: dict[str, int] = {}
         self._deferred_values: dict[str, list[dict[str, Any]]] = {}
+        self._upserters: dict[tuple[str, tuple[str, ...]], CopyUpserter | None] = {}
+        self.use_fast_path = use_fast_path
 
     def write(self, batch: MaskedBatch) -> None:
         if not isinstance(batch, MaskedBatch):
@@ -141,24 +144,52 @@ class Loader:
         if not batch.rows:
             return
         info = self.plan.graph.table(batch.table)
-        table = info.table
-        deferred = self.plan.deferred_columns(batch.table)
-        records = [dict(zip(batch.columns, row, strict=True)) for row in batch.rows]
-        if deferred:
-            pending = self._deferred_values.setdefault(batch.table, [])
-            for rec in records:
-                values = {c: rec[c] for c in deferred}
-                if any(v is not None for v in values.values()):
-                    pending.append({**{f"pk_{c}": rec[c] for c in info.primary_key}, **values})
-                    for c in deferred:
-                        rec[c] = None
+        rows = self._defer(batch, info.primary_key)
         try:
-            self._upsert(table, info.primary_key, list(batch.columns), records)
+            fast = self._fast_path(batch, info.table, info.primary_key)
+            if fast is not None:
+                fast.write(rows)
+            else:
+                records = [dict(zip(batch.columns, row, strict=True)) for row in rows]
+                self._upsert(info.table, info.primary_key, list(batch.columns), records)
         except sa.exc.DBAPIError as exc:
             raise DatabaseError(
                 f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
             ) from None
-        self.rows[batch.table] = self.rows.get(batch.table, 0) + len(records)
+        except psycopg2_errors() as exc:
+            raise DatabaseError(
+                f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
+            ) from None
+        self.rows[batch.table] = self.rows.get(batch.table, 0) + len(rows)
+
+    def _defer(self, batch: MaskedBatch, pk: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """Rows with the cycle-breaking foreign keys set to NULL; their values are kept for `finish`."""
+        deferred = self.plan.deferred_columns(batch.table)
+        if not deferred:
+            return batch.rows
+        positions = [batch.columns.index(c) for c in deferred]
+        pk_positions = [batch.columns.index(c) for c in pk]
+        pending = self._deferred_values.setdefault(batch.table, [])
+        out = []
+        for row in batch.rows:
+            if any(row[i] is not None for i in positions):
+                record = {f"pk_{c}": row[i] for c, i in zip(pk, pk_positions, strict=True)}
+                record.update({c: row[i] for c, i in zip(deferred, positions, strict=True)})
+                pending.append(record)
+                values = list(row)
+                for i in positions:
+                    values[i] = None
+                row = tuple(values)
+            out.append(row)
+        return out
+
+    def _fast_path(self, batch: MaskedBatch, table: sa.Table, pk: tuple[str, ...]) -> CopyUpserter | None:
+        if self.dialect != "postgresql" or not self.use_fast_path:
+            return None
+        key = (batch.table, batch.columns)
+        if key not in self._upserters:
+            self._upserters[key] = copy_upserter(self.conn, table, pk, batch.columns, len(self._upserters))
+        return self._upserters[key]
 
     def _upsert(
         self, table: sa.Table, pk: tuple[str, ...], columns: list[str], records: list[dict[str, Any]]
@@ -264,6 +295,15 @@ def _non_null_cols(record: Mapping[str, Any], pk: Sequence[str]) -> tuple[str, .
 
 def _group_by_columns(pending: list[dict[str, Any]], pk: Sequence[str]) -> list[tuple[str, ...]]:
     return sorted({_non_null_cols(r, pk) for r in pending})
+
+
+def psycopg2_errors() -> tuple[type[BaseException], ...]:
+    """Driver errors raised by the COPY path, which bypasses SQLAlchemy's wrapping."""
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - psycopg2 is a dependency
+        return ()
+    return (psycopg2.Error,)
 
 
 def write_subset(

@@ -115,6 +115,19 @@ def generic_type_name(coltype: sa.types.TypeEngine[Any]) -> str:
     return type(generic).__name__.lower()
 
 
+def _normalise_type(column: sa.Column[Any]) -> None:
+    """Reflected types that would change values on the way through: keep them exact.
+
+    A JSON column's SQL NULL stays SQL NULL (not the JSON `null`), and a float column reads as a float (MariaDB
+    reflects DOUBLE as a Decimal rounded to 10 places otherwise).
+    """
+    coltype = column.type
+    if isinstance(coltype, sa.JSON):
+        coltype.none_as_null = True
+    elif isinstance(coltype, sa.Float) and getattr(coltype, "asdecimal", False):
+        coltype.asdecimal = False
+
+
 def reflect(
     bind: Engine | Connection,
     schema: str | None = None,
@@ -129,6 +142,9 @@ def reflect(
         raise DatabaseError(
             f"cannot read the schema of {redact_url(url)}: {describe_db_error(exc)}"
         ) from None
+    for sa_table in metadata.tables.values():
+        for column in sa_table.columns:
+            _normalise_type(column)
     tables: dict[str, TableInfo] = {}
     fks: list[ForeignKey] = []
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):

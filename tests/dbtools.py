@@ -14,6 +14,12 @@ SHARED_DIR = PROJECT_ROOT.parent / "shared"
 CHINOOK_DIR = SHARED_DIR / "datasets" / "chinook"
 
 
+def chinook_rules(dialect: str) -> Path:
+    """Masking rules for Chinook: its Postgres script spells names in snake_case, the others in PascalCase."""
+    name = "chinook_rules_pg" if dialect == "postgresql" else "chinook_rules"
+    return PROJECT_ROOT / "tests" / "data" / name
+
+
 def load_chinook(url: str, dialect: str) -> None:
     """Load the published Chinook script for a dialect into the (empty) database at url."""
     name = {

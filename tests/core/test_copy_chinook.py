@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from dbtools import PROJECT_ROOT, expected_closure, leaked_values, table_keys
+from dbtools import chinook_rules, expected_closure, leaked_values, table_keys
 
 from repro.config import Settings, SnapshotSettings, TrackerSettings
 from repro.copy import copy_user
-
-RULES = PROJECT_ROOT / "tests" / "data" / "chinook_rules"
 
 
 def snake(name: str) -> str:
@@ -47,18 +45,6 @@ def names(dialect: str) -> dict[str, str]:
     return {w: snake(w) if dialect == "postgresql" else w for w in words}
 
 
-def rules_dir(dialect: str, tmp_path: Path) -> Path:
-    if dialect != "postgresql":
-        return RULES
-    out = tmp_path / "chinook_rules_pg"
-    out.mkdir()
-    for src in RULES.glob("*.yaml"):
-        text = src.read_text()
-        text = re.sub(r"^(\s+)([A-Z]\w*):", lambda m: f"{m.group(1)}{snake(m.group(2))}:", text, flags=re.M)
-        (out / src.name).write_text(text)
-    return out
-
-
 def settings(dialect: str, source: str, target: str, tmp_path: Path) -> Settings:
     n = names(dialect)
     return Settings(
@@ -66,7 +52,7 @@ def settings(dialect: str, source: str, target: str, tmp_path: Path) -> Settings
         target_url=target,
         root_table=n["Customer"],
         root_key=n["CustomerId"],
-        rules_dir=rules_dir(dialect, tmp_path),
+        rules_dir=chinook_rules(dialect),
         snapshots=SnapshotSettings(store=str(tmp_path / "snaps")),
         tracker=TrackerSettings(url=f"sqlite:///{tmp_path / 't.db'}"),
     )

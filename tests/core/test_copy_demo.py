@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -165,28 +166,35 @@ def test_source_is_only_read_with_a_select_only_role(
 def test_masked_unique_value_taken_by_another_staging_row_is_resolved(
     dialect: str, demo_source: str, new_database: Any, tmp_path: Path, mask_salt: str
 ) -> None:
-    """Staging already holds, on another row, the fake email user 7 masks to: the copy picks the next
-    deterministic alternative instead of failing half-way, and does so the same way every time."""
-    first = new_database(dialect, "stg1")
-    copy_user(demo_settings(demo_source, first, tmp_path), 7, create_schema=True, snapshot=False)
-    masked_email = _scalar(first, "SELECT email FROM users WHERE id = 7")
+    """Another staging row (not part of the copy) already holds the fake email user 7 masks to: the copy picks
+    the next deterministic alternative instead of failing half-way, the same one every time."""
 
-    def squatted_staging(name: str) -> str:
+    def squatted_staging(name: str) -> tuple[str, str]:
         target = new_database(dialect, name)
-        copy_user(demo_settings(demo_source, target, tmp_path), 1, create_schema=True, snapshot=False)
+        copy_user(demo_settings(demo_source, target, tmp_path), 7, create_schema=True, snapshot=False)
+        masked = _scalar(target, "SELECT email FROM users WHERE id = 7")
         engine = sa.create_engine(target)
-        with engine.begin() as conn:  # user 7 may be there already as a parent of user 1's rows
-            conn.execute(sa.text("UPDATE users SET email = 'someone-else@example.org' WHERE id = 7"))
-            conn.execute(sa.text("UPDATE users SET email = :e WHERE id = 1"), {"e": masked_email})
+        users = sa.Table("users", sa.MetaData(), autoload_with=engine)
+        with engine.begin() as conn:
+            squatter = dict(conn.execute(sa.select(users).where(users.c.id == 7)).mappings().one())
+            conn.execute(sa.update(users).where(users.c.id == 7).values(email="someone-else@example.org"))
+            squatter.update(id=900000, email=masked, referred_by_id=None, organization_id=None)
+            old, new = squatter["public_id"], uuid.uuid4()
+            squatter["public_id"] = (
+                new if not isinstance(old, str) else new.hex if len(old) == 32 else str(new)
+            )
+            conn.execute(sa.insert(users), [squatter])
         engine.dispose()
-        return target
+        return target, masked
 
-    second = squatted_staging("stg2")
+    second, masked_email = squatted_staging("stg2")
     copy_user(demo_settings(demo_source, second, tmp_path), 7, snapshot=False)
     resolved = _scalar(second, "SELECT email FROM users WHERE id = 7")
     assert resolved != masked_email and "@" in resolved
-    assert _scalar(second, "SELECT email FROM users WHERE id = 1") == masked_email  # the other row untouched
-    third = squatted_staging("stg3")
+    assert (
+        _scalar(second, "SELECT email FROM users WHERE id = 900000") == masked_email
+    )  # the other row untouched
+    third, _ = squatted_staging("stg3")
     copy_user(demo_settings(demo_source, third, tmp_path), 7, snapshot=False)
     assert _scalar(third, "SELECT email FROM users WHERE id = 7") == resolved
 

@@ -1,0 +1,124 @@
+"""Postgres fast path for the loader: COPY a batch into a temporary table, then upsert from it in one statement.
+
+Used behind `repro.load.Loader` for tables whose column types all have a COPY text encoding here; anything
+else (arrays, intervals, unknown types) takes the generic INSERT path. Both give identical rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+Encoder = Callable[[Any], str]
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    return str(value).translate(_ESCAPES)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_ESCAPES)
+
+
+def _bool(value: Any) -> str:
+    return "t" if value else "f"
+
+
+def _bytes(value: Any) -> str:
+    return "\\\\x" + bytes(value).hex()
+
+
+def encoder_for(coltype: sa.types.TypeEngine[Any]) -> Encoder | None:
+    """The COPY text encoder of a column type, or None when this fast path does not handle it."""
+    name = type(coltype).__name__.upper()
+    if isinstance(coltype, sa.ARRAY) or name in ("INTERVAL", "HSTORE", "TSVECTOR", "NULLTYPE"):
+        return None
+    if isinstance(coltype, sa.JSON) or name in ("JSON", "JSONB"):
+        return _json
+    if isinstance(coltype, sa.Boolean):
+        return _bool
+    if isinstance(coltype, sa.LargeBinary) or name == "BYTEA":
+        return _bytes
+    if isinstance(
+        coltype,
+        sa.Integer
+        | sa.Numeric
+        | sa.Float
+        | sa.String
+        | sa.Text
+        | sa.Date
+        | sa.DateTime
+        | sa.Time
+        | sa.Uuid
+        | sa.Enum,
+    ) or name in ("UUID", "INET", "CIDR", "MACADDR", "MONEY", "CITEXT"):
+        return _text
+    return None
+
+
+class CopyUpserter:
+    """Upserts batches of one table through COPY into a transaction-scoped temporary table."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        pk: Sequence[str],
+        columns: Sequence[str],
+        encoders: Sequence[Encoder],
+        index: int,
+    ) -> None:
+        self.conn = conn
+        self.columns = list(columns)
+        self.encoders = list(encoders)
+        preparer = conn.dialect.identifier_preparer
+        self.target = preparer.format_table(table)
+        self.temp = preparer.quote(f"repro_load_{index}")
+        cols = ", ".join(preparer.quote(c) for c in columns)
+        updates = [c for c in columns if c not in pk]
+        conflict = ", ".join(preparer.quote(c) for c in pk)
+        if updates:
+            action = "DO UPDATE SET " + ", ".join(
+                f"{preparer.quote(c)} = EXCLUDED.{preparer.quote(c)}" for c in updates
+            )
+        else:
+            action = "DO NOTHING"
+        self.copy_sql = f"COPY {self.temp} ({cols}) FROM STDIN"
+        self.upsert_sql = f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}"
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        encoders = self.encoders
+        lines = [
+            "\t".join("\\N" if v is None else enc(v) for v, enc in zip(row, encoders, strict=True))
+            for row in rows
+        ]
+        buffer = io.StringIO("\n".join(lines) + "\n")
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.copy_expert(self.copy_sql, buffer)
+            cursor.execute(self.upsert_sql)
+            cursor.execute(f"TRUNCATE {self.temp}")
+        finally:
+            cursor.close()
+
+
+def copy_upserter(
+    conn: Connection, table: sa.Table, pk: Sequence[str], columns: Sequence[str], index: int
+) -> CopyUpserter | None:
+    """A CopyUpserter for the table, or None when a column type needs the generic path."""
+    if not pk:
+        return None
+    encoders = [encoder_for(table.c[c].type) for c in columns]
+    if any(e is None for e in encoders):
+        return None
+    return CopyUpserter(conn, table, pk, columns, [e for e in encoders if e is not None], index)
