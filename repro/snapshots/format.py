@@ -45,6 +45,10 @@ from repro.snapshots.store import Store
 __all__ = ["ColumnEntry", "Manifest", "SnapshotMeta", "SnapshotWriter", "TableEntry"]
 
 
+# zlib level 5: most of level 9's ratio on JSON lines at about half the CPU time.
+COMPRESS_LEVEL = 5
+
+
 @dataclass
 class _OpenTable:
     name: str
@@ -119,7 +123,7 @@ class SnapshotWriter:
         path = self._staging() / file
         raw = path.open("wb")
         # mtime=0 and no file name in the header: the same rows always give the same bytes and checksum.
-        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=COMPRESS_LEVEL)
         fks = tuple(
             ForeignKeyEntry(fk.columns, fk.ref_table, fk.ref_columns) for fk in foreign_keys if not fk.virtual
         )
@@ -140,13 +144,11 @@ class SnapshotWriter:
             )
         positions = [batch.columns.index(name) for name in expected]
         encoders = open_table.encoders
-        out = open_table.gz
-        for row in batch.rows:
-            cells = {
-                name: enc(row[pos]) for name, pos, enc in zip(expected, positions, encoders, strict=True)
-            }
-            out.write(json.dumps(cells, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
-            out.write(b"\n")
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+        plan = list(zip(expected, positions, encoders, strict=True))
+        lines = [dumps({name: enc(row[pos]) for name, pos, enc in plan}) for row in batch.rows]
+        if lines:  # one compressed write per batch, not two per row
+            open_table.gz.write(("\n".join(lines) + "\n").encode())
         open_table.rows += len(batch.rows)
 
     def commit(self) -> Manifest:

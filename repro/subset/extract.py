@@ -7,19 +7,23 @@ columns foreign keys point at), so memory grows with the number of keys, not wit
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Connection
 
+from repro.db import dialect_name
 from repro.errors import ConfigError, NotFoundError, RowLimitError
 from repro.schema import SchemaGraph
 from repro.subset.plan import Edge, SubsetPlan
 
 Key = tuple[Any, ...]
 LOOKUP_CHUNK = 500  # values per IN (...) list: well below every dialect's parameter limit
+ARRAY_CHUNK = 20_000  # values per Postgres array parameter
 
 
 @dataclass
@@ -35,6 +39,13 @@ class TableRows:
     def project(self, key: Key, columns: Sequence[str]) -> tuple[Any, ...]:
         row = self.rows[key]
         return tuple(row[self.tracked.index(c)] for c in columns)
+
+    def projector(self, columns: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+        """A fast function row -> values of `columns` (rows as stored in `self.rows`)."""
+        getter = operator.itemgetter(*(self.tracked.index(c) for c in columns))
+        if len(columns) == 1:
+            return lambda row: (getter(row),)
+        return getter  # type: ignore[return-value]
 
 
 @dataclass
@@ -89,6 +100,21 @@ def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[tuple[A
     return sa.tuple_(*(table.c[c] for c in columns)).in_(values)
 
 
+def _any_array_statement(
+    conn: Connection, table: sa.Table, cols: list[Any], match_columns: Sequence[str], order_by: Sequence[str]
+) -> Any:
+    """Postgres: one `col = ANY(CAST(:keys AS type[]))` statement, reused for every chunk."""
+    if dialect_name(conn) != "postgresql" or len(match_columns) != 1:
+        return None
+    column = table.c[match_columns[0]]
+    if isinstance(column.type, sa.ARRAY | sa.JSON):
+        return None
+    stmt = sa.select(*cols).where(column == sa.any_(sa.cast(sa.bindparam("keys"), pg.ARRAY(column.type))))
+    if order_by:
+        stmt = stmt.order_by(*(table.c[c] for c in order_by))
+    return stmt
+
+
 def fetch_by(
     conn: Connection,
     table: sa.Table,
@@ -98,9 +124,16 @@ def fetch_by(
     chunk: int = LOOKUP_CHUNK,
     order_by: Sequence[str] = (),
 ) -> Iterator[Sequence[Any]]:
-    """Rows of `table` whose `match_columns` equal one of `values`, a few hundred keys per query."""
+    """Rows of `table` whose `match_columns` equal one of `values`: a few hundred keys per query, or on
+    Postgres thousands at once through one array parameter."""
     pending = list(values)
     cols = [table.c[c] for c in select_columns]
+    any_stmt = _any_array_statement(conn, table, cols, match_columns, order_by)
+    if any_stmt is not None:
+        for start in range(0, len(pending), ARRAY_CHUNK):
+            keys = [v[0] for v in pending[start : start + ARRAY_CHUNK]]
+            yield from conn.execute(any_stmt, {"keys": keys})
+        return
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
         stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
@@ -125,24 +158,22 @@ class _Collector:
         }
         self.edge_rows: dict[str, int] = {}
 
-    def key_of(self, tr: TableRows, row: Sequence[Any]) -> Key:
-        if not tr.pk:
-            return tuple(row)
-        return tuple(row[tr.tracked.index(c)] for c in tr.pk)
-
     def add(
         self, table: str, rows: Iterable[Sequence[Any]], *, down: bool, via: str
     ) -> tuple[set[Key], set[Key]]:
         """Add rows; returns (keys new to the subset, keys that newly count as reached downward)."""
         tr = self.tables[table]
         new, new_down = set(), set()
-        for row in rows:
-            key = self.key_of(tr, row)
-            if key not in tr.rows:
-                tr.rows[key] = tuple(row)
+        key_of = tr.projector(tr.pk) if tr.pk else tuple
+        stored, down_keys = tr.rows, tr.down
+        for raw in rows:
+            row = tuple(raw)
+            key = key_of(row)
+            if key not in stored:
+                stored[key] = row
                 new.add(key)
-            if down and key not in tr.down:
-                tr.down.add(key)
+            if down and key not in down_keys:
+                down_keys.add(key)
                 new_down.add(key)
         if new:
             self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
@@ -160,14 +191,16 @@ class _Collector:
         dst = self.tables[edge.target_table]
         src_cols = fk.ref_columns if edge.direction == "child" else fk.columns
         dst_cols = fk.columns if edge.direction == "child" else fk.ref_columns
-        values = {src.project(k, src_cols) for k in keys}
-        values = {v for v in values if all(x is not None for x in v)}
+        project = src.projector(src_cols)
+        stored = src.rows
+        values = {project(stored[k]) for k in keys}
+        values = {v for v in values if None not in v}
         if edge.direction == "parent" and dst.pk and tuple(dst_cols) == dst.pk:
             values = {v for v in values if v not in dst.rows}  # parents already collected need no query
         if not values:
             return set(), set()
         table = self.graph.table(dst.table).table
-        rows = fetch_by(self.conn, table, dst.tracked, dst_cols, sorted(values, key=_sort_key))
+        rows = fetch_by(self.conn, table, dst.tracked, dst_cols, sorted_keys(values))
         down = edge.direction == "child"
         result = self.add(dst.table, rows, down=down, via=fk.label)
         if self.progress is not None:
@@ -205,6 +238,14 @@ class _Collector:
 
 def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((x is None, str(type(x)), x) for x in value)
+
+
+def sorted_keys(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Keys in a stable order (plain comparison, or by type first when the values do not compare)."""
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=_sort_key)
 
 
 def collect_subset(
@@ -266,7 +307,7 @@ def iter_rows(
     info = graph.table(table)
     columns = tuple(info.columns)
     detached = detached_references(graph, plan, subset, table)
-    keys = sorted(rows.rows, key=_sort_key)
+    keys = sorted_keys(rows.rows)
     if not info.primary_key:
         order = [rows.tracked.index(c) for c in columns]
         all_rows = [tuple(rows.rows[k][i] for i in order) for k in keys]

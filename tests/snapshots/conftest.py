@@ -11,7 +11,6 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from repro.config import SnapshotSettings
-from repro.snapshots.format import SnapshotMeta
 from repro.snapshots.store import Store, open_store
 
 
@@ -54,17 +53,3 @@ def store_settings(request: pytest.FixtureRequest) -> SnapshotSettings:
 @pytest.fixture
 def store(store_settings: SnapshotSettings) -> Store:
     return open_store(store_settings)
-
-
-def make_meta(incident: str | None = "INC-7", root_value: str = "42") -> SnapshotMeta:
-    return SnapshotMeta(
-        root_table="users",
-        root_key="id",
-        root_value=root_value,
-        incident=incident,
-        source_dialect="sqlite",
-        schema_fingerprint="f" * 64,
-        rules_hash="r" * 64,
-        salt_fingerprint="s" * 16,
-        created_by="tester",
-    )

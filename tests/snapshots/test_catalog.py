@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_meta
+from snapshot_meta import make_meta
 from test_format import NOW, write_demo
 
 from repro.config import SnapshotSettings

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_meta
+from snapshot_meta import make_meta
 
 import repro
 from repro.errors import NotFoundError, SnapshotError

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import make_meta
+from snapshot_meta import make_meta
 from sqlalchemy.dialects import mysql, postgresql
 
 from repro.config import Settings, SnapshotSettings
