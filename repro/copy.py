@@ -315,9 +315,8 @@ def _stream(
                 writer.commit()  # the snapshot is complete before staging commits
                 result.snapshot_id = writer.snapshot_id
     except BaseException:
-        if (
-            writer is not None
-        ):  # also after commit: a snapshot of a copy that never landed must not stay listed
+        # Also after its commit: the snapshot of a copy that never reached staging must not stay listed.
+        if writer is not None:
             writer.abort()
             result.snapshot_id = None
         raise

@@ -46,19 +46,18 @@ def encoder_for(coltype: sa.types.TypeEngine[Any]) -> Encoder | None:
         return _bool
     if isinstance(coltype, sa.LargeBinary) or name == "BYTEA":
         return _bytes
-    if isinstance(
-        coltype,
-        sa.Integer
-        | sa.Numeric
-        | sa.Float
-        | sa.String
-        | sa.Text
-        | sa.Date
-        | sa.DateTime
-        | sa.Time
-        | sa.Uuid
-        | sa.Enum,
-    ) or name in ("UUID", "INET", "CIDR", "MACADDR", "MONEY", "CITEXT"):
+    if isinstance(coltype, sa.Float):
+        return repr  # the shortest text that reads back as the same float
+    if isinstance(coltype, sa.Integer | sa.Numeric | sa.Date | sa.DateTime | sa.Time | sa.Uuid):
+        return str  # these text forms never hold a tab, newline or backslash
+    if isinstance(coltype, sa.String | sa.Text | sa.Enum) or name in (
+        "UUID",
+        "INET",
+        "CIDR",
+        "MACADDR",
+        "MONEY",
+        "CITEXT",
+    ):
         return _text
     return None
 

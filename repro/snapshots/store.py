@@ -21,17 +21,23 @@ import uuid
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from boto3.exceptions import S3UploadFailedError
-from botocore.exceptions import BotoCoreError, ClientError
-
 from repro.config import SnapshotSettings
 from repro.errors import ConfigError, NotFoundError, SnapshotError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-# What boto3 raises for a failed call: HTTP errors, connection/credential problems, failed uploads.
-_S3_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
+
+def _s3_errors() -> tuple[type[Exception], ...]:
+    """What boto3 raises for a failed call: HTTP errors, connection/credential problems, failed uploads.
+
+    Imported on use: boto3 takes a tenth of a second to import, which local stores should not pay.
+    """
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError, S3UploadFailedError)
+
 
 STAGING_DIR = ".staging"
 
@@ -268,28 +274,28 @@ class S3Store:
         full = self._full(key)
         try:
             self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **self._extra())  # type: ignore[arg-type]
-        except _S3_ERRORS as exc:
+        except _s3_errors() as exc:
             raise self._fail("write to", full, exc) from None
 
     def put_file(self, key: str, path: Path) -> None:
         full = self._full(key)
         try:
             self.client.upload_file(str(path), self.bucket, full, ExtraArgs=self._extra() or None)
-        except _S3_ERRORS as exc:
+        except _s3_errors() as exc:
             raise self._fail("upload to", full, exc) from None
 
     def get_bytes(self, key: str) -> bytes:
         with self.open_read(key) as body:
             try:
                 return body.read()
-            except _S3_ERRORS as exc:
+            except _s3_errors() as exc:
                 raise self._fail("read of", self._full(key), exc) from None
 
     def open_read(self, key: str) -> IO[bytes]:
         full = self._full(key)
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=full)
-        except _S3_ERRORS as exc:
+        except _s3_errors() as exc:
             if _is_not_found(exc):
                 raise NotFoundError(f"{key} does not exist in {self.location}") from None
             raise self._fail("read of", full, exc) from None
@@ -300,7 +306,7 @@ class S3Store:
         full = self._full(key)
         try:
             self.client.head_object(Bucket=self.bucket, Key=full)
-        except _S3_ERRORS as exc:
+        except _s3_errors() as exc:
             if _is_not_found(exc):
                 return False
             raise self._fail("lookup of", full, exc) from None
@@ -313,7 +319,7 @@ class S3Store:
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
                 keys.extend(obj["Key"][len(self.prefix) :] for obj in page.get("Contents", []))
-        except _S3_ERRORS as exc:
+        except _s3_errors() as exc:
             raise self._fail("listing of", full, exc) from None
         return sorted(keys)
 
@@ -328,7 +334,7 @@ class S3Store:
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": self.prefix + k} for k in chunk], "Quiet": True},
                 )
-            except _S3_ERRORS as exc:
+            except _s3_errors() as exc:
                 raise self._fail("delete under", self.prefix + prefix, exc) from None
             errors = response.get("Errors", [])
             if errors:

@@ -132,14 +132,14 @@ def fetch_by(
     if any_stmt is not None:
         for start in range(0, len(pending), ARRAY_CHUNK):
             keys = [v[0] for v in pending[start : start + ARRAY_CHUNK]]
-            yield from conn.execute(any_stmt, {"keys": keys})
+            yield from conn.execute(any_stmt, {"keys": keys}).fetchall()
         return
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
         stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
         if order_by:
             stmt = stmt.order_by(*(table.c[c] for c in order_by))
-        yield from conn.execute(stmt)
+        yield from conn.execute(stmt).fetchall()
 
 
 class _Collector:
