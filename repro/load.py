@@ -199,17 +199,9 @@ class Loader:
             return
         updates = [c for c in columns if c not in pk]
         stmt: Any
-        if self.dialect == "postgresql":
-            stmt = pg_dialect.insert(table)
-            stmt = (
-                stmt.on_conflict_do_update(
-                    index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates}
-                )
-                if updates
-                else stmt.on_conflict_do_nothing(index_elements=list(pk))
-            )
-        elif self.dialect == "sqlite":
-            stmt = sqlite_dialect.insert(table)
+        if self.dialect in ("postgresql", "sqlite"):
+            insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+            stmt = insert(table)
             stmt = (
                 stmt.on_conflict_do_update(
                     index_elements=list(pk), set_={c: stmt.excluded[c] for c in updates}

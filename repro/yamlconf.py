@@ -126,12 +126,12 @@ def get_typed(mapping: Mapping[str, Any], key: str, expected: type | tuple[type,
     expected_tuple = expected if isinstance(expected, tuple) else (expected,)
     ok = isinstance(value, expected_tuple) and not (isinstance(value, bool) and bool not in expected_tuple)
     if not ok:
-        names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in expected_tuple)
+        names = " or ".join(TYPE_NAMES.get(t, t.__name__) for t in expected_tuple)
         raise ConfigError(f"{where(mapping, key)}: key '{what}': expected {names}, got {type_name(value)}")
     return value
 
 
-_TYPE_NAMES: dict[type, str] = {
+TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "an integer",
     float: "a number",
@@ -144,7 +144,7 @@ _TYPE_NAMES: dict[type, str] = {
 def type_name(value: Any) -> str:
     if value is None:
         return "nothing"
-    for t, name in _TYPE_NAMES.items():
+    for t, name in TYPE_NAMES.items():
         if (
             type(value) is t
             or (t is dict and isinstance(value, dict))

@@ -39,33 +39,27 @@ def output_options(func: F) -> F:
     )
 
 
-def source_target_options(func: F) -> F:
-    """`--source/--target` database URLs (env REPRO_SOURCE_URL / REPRO_TARGET_URL)."""
-    func = click.option(
-        "--target",
-        "target_url",
-        envvar="REPRO_TARGET_URL",
-        metavar="URL",
-        help="Staging database URL (overrides `target:` in repro.yaml; env REPRO_TARGET_URL).",
-    )(func)
-    func = click.option(
-        "--source",
-        "source_url",
-        envvar="REPRO_SOURCE_URL",
-        metavar="URL",
-        help="Production database URL, only ever read (overrides `source:`; env REPRO_SOURCE_URL).",
-    )(func)
-    return func
+_SOURCE_HELP = "Production database URL, only ever read (overrides `source:`; env REPRO_SOURCE_URL)."
+_TARGET_HELP = "Staging database URL (overrides `target:` in repro.yaml; env REPRO_TARGET_URL)."
 
 
 def source_option(func: F) -> F:
+    """`--source URL` (env REPRO_SOURCE_URL)."""
     return click.option(
-        "--source",
-        "source_url",
-        envvar="REPRO_SOURCE_URL",
-        metavar="URL",
-        help="Production database URL, only ever read (overrides `source:`; env REPRO_SOURCE_URL).",
+        "--source", "source_url", envvar="REPRO_SOURCE_URL", metavar="URL", help=_SOURCE_HELP
     )(func)
+
+
+def target_option(func: F) -> F:
+    """`--target URL` (env REPRO_TARGET_URL)."""
+    return click.option(
+        "--target", "target_url", envvar="REPRO_TARGET_URL", metavar="URL", help=_TARGET_HELP
+    )(func)
+
+
+def source_target_options(func: F) -> F:
+    """`--source/--target` database URLs (env REPRO_SOURCE_URL / REPRO_TARGET_URL)."""
+    return source_option(target_option(func))
 
 
 def print_json(data: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from repro.cli.options import AppContext, output_options, pass_app, print_json, print_table
+from repro.cli.options import AppContext, output_options, pass_app, print_json, print_table, target_option
 from repro.snapshots.catalog import delete_snapshot, list_snapshots, parse_age, prune_snapshots
 from repro.snapshots.manifest import format_time
 from repro.snapshots.restore import open_snapshot, restore_snapshot
@@ -117,10 +117,7 @@ def verify(app: AppContext, snapshot_id: str, as_json: bool) -> None:
 
 @snapshot.command("restore")
 @click.argument("snapshot_id", metavar="ID")
-@click.option(
-    "--target", "target_url", envvar="REPRO_TARGET_URL", metavar="URL",
-    help="Staging database URL (overrides `target:` in repro.yaml; env REPRO_TARGET_URL).",
-)  # fmt: skip
+@target_option
 @click.option("--create-schema", is_flag=True, help="Create the snapshot's tables the target lacks.")
 @output_options
 @pass_app

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from repro.errors import ConfigError, RuleError
 from repro.masking.strategies import STRATEGIES, OptionSpec, Strategy
-from repro.yamlconf import LineDict, load_yaml_file, type_name
+from repro.yamlconf import TYPE_NAMES, LineDict, load_yaml_file, type_name
 
 if TYPE_CHECKING:
     from repro.schema import SchemaGraph
@@ -244,7 +244,7 @@ def _build_rule(name: str, raw: LineDict, key: str, source: str, line: int, in_j
 def _check_option(value: Any, spec: OptionSpec, opt: str, name: str, key: str, where: str) -> None:
     ok = isinstance(value, spec.types) and not (isinstance(value, bool) and bool not in spec.types)
     if not ok:
-        expected = " or ".join(_TYPE_WORDS.get(t, t.__name__) for t in spec.types)
+        expected = " or ".join(TYPE_NAMES.get(t, t.__name__) for t in spec.types)
         raise RuleError(
             f"{where}: {key}: option '{opt}' of strategy '{name}' expects {expected}, got {type_name(value)}"
         )
@@ -257,16 +257,6 @@ def _check_option(value: Any, spec: OptionSpec, opt: str, name: str, key: str, w
         raise RuleError(f"{where}: {key}: option '{opt}' of strategy '{name}' must be >= {spec.minimum}")
     if spec.maximum is not None and isinstance(value, int | float) and value > spec.maximum:
         raise RuleError(f"{where}: {key}: option '{opt}' of strategy '{name}' must be <= {spec.maximum}")
-
-
-_TYPE_WORDS: dict[type, str] = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true/false",
-    dict: "a mapping",
-    list: "a list",
-}
 
 
 def _check_semantics(rule: ColumnRule, strategy: Strategy, key: str) -> None:

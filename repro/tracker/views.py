@@ -7,20 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from repro.tracker.codes import format_tagline
+from repro.tracker.lifecycle import STATUSES
 from repro.tracker.models import ActionItem, Attachment, Event, Incident
 
-MILESTONES: tuple[str, ...] = (
-    "reported",
-    "triaged",
-    "reproducing",
-    "reproduced",
-    "fixing",
-    "resolved",
-    "postmortem",
-    "closed",
-    "declined",
-    "duplicate",
-)
+MILESTONES: tuple[str, ...] = STATUSES  # every status has its `<status>_at` timestamp
 
 
 def _jsonable(value: Any) -> Any:
