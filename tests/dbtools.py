@@ -9,9 +9,26 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from repro.config import Settings, SnapshotSettings, SubsetSettings, TrackerSettings, VirtualForeignKey
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
 CHINOOK_DIR = SHARED_DIR / "datasets" / "chinook"
+
+
+def demo_settings(source: str, target: str, tmp_path: Path) -> Settings:
+    """Settings for copying from a demo database: its virtual FK and skip, the shipped rules, tmp stores."""
+    return Settings(
+        source_url=source,
+        target_url=target,
+        rules_dir=PROJECT_ROOT / "masking_rules",
+        subset=SubsetSettings(
+            virtual_foreign_keys=(VirtualForeignKey("audit_log", ("actor_id",), "users", ("id",)),),
+            skip=("audit_log.reviewer_id",),
+        ),
+        snapshots=SnapshotSettings(store=str(tmp_path / "snapshots")),
+        tracker=TrackerSettings(url=f"sqlite:///{tmp_path / 'tracker.db'}"),
+    )
 
 
 def chinook_rules(dialect: str) -> Path:

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dbtools import PROJECT_ROOT, dump_database, expected_closure, leaked_values, table_keys
+from dbtools import PROJECT_ROOT, demo_settings, dump_database, expected_closure, leaked_values, table_keys
 
-from repro.config import Settings, SnapshotSettings, SubsetSettings, TrackerSettings, VirtualForeignKey
 from repro.copy import copy_user
 from repro.demo import build_demo_database
 from repro.errors import DatabaseError
@@ -18,20 +17,6 @@ from repro.load import Loader
 
 VIRTUAL = [("audit_log", ("actor_id",), "users", ("id",))]
 SKIP = {("audit_log", ("reviewer_id",))}
-
-
-def demo_settings(source: str, target: str, tmp_path: Path) -> Settings:
-    return Settings(
-        source_url=source,
-        target_url=target,
-        rules_dir=PROJECT_ROOT / "masking_rules",
-        subset=SubsetSettings(
-            virtual_foreign_keys=(VirtualForeignKey("audit_log", ("actor_id",), "users", ("id",)),),
-            skip=("audit_log.reviewer_id",),
-        ),
-        snapshots=SnapshotSettings(store=str(tmp_path / "snapshots")),
-        tracker=TrackerSettings(url=f"sqlite:///{tmp_path / 'tracker.db'}"),
-    )
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dbtools import dump_database
+from dbtools import demo_settings, dump_database
 
-from repro.config import Settings, SnapshotSettings, SubsetSettings, TrackerSettings, VirtualForeignKey
 from repro.copy import copy_user
 from repro.db import create_engine
 from repro.ddl import create_missing_tables
@@ -16,25 +15,13 @@ from repro.schema import reflect
 from repro.snapshots.restore import open_snapshot, restore_snapshot
 from repro.snapshots.store import open_store
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_restore_gives_exactly_the_rows_copy_user_wrote(
     dialect: str, new_database: Any, tmp_path: Path, mask_salt: str
 ) -> None:
     source, staging, fresh = (new_database(dialect, n) for n in ("prod", "stg", "fresh"))
     build_demo_database(source, seed=42, users=40)
-    settings = Settings(
-        source_url=source,
-        target_url=staging,
-        rules_dir=PROJECT_ROOT / "masking_rules",
-        subset=SubsetSettings(
-            virtual_foreign_keys=(VirtualForeignKey("audit_log", ("actor_id",), "users", ("id",)),),
-            skip=("audit_log.reviewer_id",),
-        ),
-        snapshots=SnapshotSettings(store=str(tmp_path / "snapshots")),
-        tracker=TrackerSettings(url=f"sqlite:///{tmp_path / 'tracker.db'}"),
-    )
+    settings = demo_settings(source, staging, tmp_path)
     copied = copy_user(settings, 7, create_schema=True)
     assert copied.snapshot_id is not None
     manifest = open_snapshot(open_store(settings.snapshots), copied.snapshot_id).manifest
