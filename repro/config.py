@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -316,6 +317,19 @@ def load_settings(
         env_changes["snapshots"] = replace(settings.snapshots, store=env["REPRO_SNAPSHOT_STORE"])
     settings = settings.with_overrides(**env_changes)
     return settings.with_overrides(**overrides)
+
+
+def acting_user(by: str | None = None) -> str:
+    """The person acting: --by, else $REPRO_USER, else the operating-system user name."""
+    if by and by.strip():
+        return by.strip()
+    env = os.environ.get("REPRO_USER", "").strip()
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
 
 
 def parse_root_option(value: str) -> tuple[str, str]:

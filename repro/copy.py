@@ -7,8 +7,6 @@ transaction that commits only when everything, snapshot included, succeeded.
 
 from __future__ import annotations
 
-import getpass
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from repro.config import Settings
+from repro.config import Settings, acting_user
 from repro.db import create_engine, read_only_snapshot, redact_url
 from repro.ddl import create_missing_tables
 from repro.load import Loader, LoadPlan, check_target_schema, plan_load, target_transaction
@@ -145,24 +143,18 @@ def build_plan(settings: Settings, user_id: Any, *, progress: Progress | None = 
                 plan,
                 value,
                 max_rows=settings.subset.max_rows,
-                progress=_table_progress(progress, None),
+                progress=_table_progress(progress),
             )
             return _plan_report(settings, graph, plan, subset)
     finally:
         engine.dispose()
 
 
-def _table_progress(progress: Progress | None, subset: Subset | None) -> Callable[[str], None] | None:
+def _table_progress(progress: Progress | None) -> Callable[[str], None] | None:
+    """Planning reports tables as it reaches them (no row count yet)."""
     if progress is None:
         return None
     return lambda table: progress(table, -1)
-
-
-def current_user() -> str:
-    try:
-        return os.environ.get("REPRO_USER") or getpass.getuser()
-    except OSError:
-        return "unknown"
 
 
 def copy_user(
@@ -247,7 +239,7 @@ def copy_user(
             root=f"{settings.root_table}.{settings.root_key}={value}",
             rows=sum(result.rows.values()),
             elapsed_s=result.elapsed_s,
-            by=current_user(),
+            by=acting_user(),
         )
     return result
 
@@ -334,6 +326,6 @@ def _snapshot_writer(
         schema_fingerprint=graph.fingerprint([t.table for t in result.plan.tables]),
         rules_hash=rules_hash,
         salt_fingerprint=salt_fingerprint(salt),
-        created_by=current_user(),
+        created_by=acting_user(),
     )
     return SnapshotWriter(open_store(settings.snapshots), meta)

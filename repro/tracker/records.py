@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from repro.config import acting_user
 from repro.errors import NotFoundError, UsageError
 from repro.tracker.lifecycle import check_transition
 from repro.tracker.models import Event, Incident
@@ -32,15 +31,7 @@ def format_incident_id(number: int) -> str:
 
 def who(by: str | None = None) -> str:
     """The person acting: --by, else $REPRO_USER, else the operating-system user name."""
-    if by and by.strip():
-        return by.strip()
-    env = os.environ.get("REPRO_USER", "").strip()
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in some containers
-        return "unknown"
+    return acting_user(by)
 
 
 def utc(now: datetime | None = None) -> datetime:
