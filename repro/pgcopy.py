@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -90,6 +91,11 @@ class CopyUpserter:
         else:
             action = "DO NOTHING"
         self.copy_sql = f"COPY {self.temp} ({cols}) FROM STDIN"
+        self.direct_copy_sql = f"COPY {self.target} ({cols}) FROM STDIN"
+        # Single-column keys: a batch none of whose keys is on staging yet is COPYed straight into the table.
+        self.key_position = list(columns).index(pk[0]) if len(pk) == 1 else None
+        pk_type = table.c[pk[0]].type
+        self.exists_sql = f"SELECT 1 FROM {self.target} WHERE {conflict} = ANY(%(keys)s::{pk_type.compile(conn.dialect)}[]) LIMIT 1"
         self.upsert_sql = f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}"
         conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -104,11 +110,22 @@ class CopyUpserter:
         buffer = io.StringIO("\n".join(lines) + "\n")
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
+            if self.key_position is not None:
+                keys = [_plain_key(row[self.key_position]) for row in rows]
+                cursor.execute(self.exists_sql, {"keys": keys})
+                if cursor.fetchone() is None:
+                    cursor.copy_expert(self.direct_copy_sql, buffer)
+                    return
             cursor.copy_expert(self.copy_sql, buffer)
             cursor.execute(self.upsert_sql)
             cursor.execute(f"TRUNCATE {self.temp}")
         finally:
             cursor.close()
+
+
+def _plain_key(value: Any) -> Any:
+    """A key value psycopg2 can send in an array (UUIDs as text)."""
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def copy_upserter(

@@ -8,6 +8,7 @@ columns foreign keys point at), so memory grows with the number of keys, not wit
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +116,48 @@ def _any_array_statement(
     return stmt
 
 
+def _raw_fetcher(
+    conn: Connection, stmt: Any, cols: list[Any]
+) -> Callable[[list[Any]], list[tuple[Any, ...]]]:
+    """Run a compiled key lookup on the driver's cursor: plain tuples, without building a Row per row.
+
+    The column types' result processors (e.g. text -> UUID) are applied as SQLAlchemy would; lookups run
+    thousands of times faster than they are compiled, so this matters for large copies only.
+    """
+    compiled = stmt.compile(dialect=conn.dialect)
+    sql = str(compiled)
+    active: list[tuple[int, Callable[[Any], Any]]] | None = None  # from the first cursor's type codes
+
+    def bind(value: Any) -> Any:
+        return str(value) if isinstance(value, uuid.UUID) else value
+
+    def fetch(keys: list[Any]) -> list[tuple[Any, ...]]:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        nonlocal active
+        try:
+            cursor.execute(sql, {"keys": [bind(k) for k in keys]})
+            rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+            if active is None:
+                processors = [
+                    c.type._cached_result_processor(conn.dialect, d[1])
+                    for c, d in zip(cols, cursor.description, strict=True)
+                ]
+                active = [(i, p) for i, p in enumerate(processors) if p is not None]
+        finally:
+            cursor.close()
+        if not active:
+            return rows
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, proc in active:
+                values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out
+
+    return fetch
+
+
 def fetch_by(
     conn: Connection,
     table: sa.Table,
@@ -130,9 +173,10 @@ def fetch_by(
     cols = [table.c[c] for c in select_columns]
     any_stmt = _any_array_statement(conn, table, cols, match_columns, order_by)
     if any_stmt is not None:
+        fetch = _raw_fetcher(conn, any_stmt, cols)
         for start in range(0, len(pending), ARRAY_CHUNK):
             keys = [v[0] for v in pending[start : start + ARRAY_CHUNK]]
-            yield from conn.execute(any_stmt, {"keys": keys}).fetchall()
+            yield from fetch(keys)
         return
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
