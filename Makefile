@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check repro tests scripts
 	$(BIN)/ruff format --check repro tests scripts
 	$(BIN)/mypy
+	MYPYPATH=scripts $(BIN)/mypy --strict scripts/*.py
 	$(BIN)/repro demo init sqlite:///demo/production.db --force --quiet
 	$(BIN)/repro --config demo/repro.yaml mask-check
 
