@@ -208,7 +208,7 @@ class FixCommit:
 class CommitPresence:
     sha: str  # the fix commit
     state: str  # "merged", "cherry-picked" or "missing"
-    via: str | None  # "ancestry", "cherry-pick -x", "patch-id", "trailer"
+    via: str | None  # "ancestry", "cherry-pick -x", "patch-id", "squash", "trailer"
     target_commit: str | None  # the commit on the target branch that carries it (None when merged)
 
 
@@ -349,6 +349,9 @@ def hotfix_status(
         raise HotfixError(f"main branch {main_branch!r} does not exist (see hotfix.main_branch)")
     commits = fix_commits(root, branch, main_branch, incident_id)
     fix_pids = _patch_ids(root, "--no-walk=unsorted", *(c.sha for c in commits))
+    squashed = _combined_patch_id(root, commits)
+    if squashed is not None:
+        fix_pids[SQUASH] = squashed
     results = []
     for target in target_branches(root, targets, branch):
         ancestry = {
@@ -367,19 +370,42 @@ def hotfix_status(
     return HotfixStatus(incident_id, branch, main_branch, tuple(commits), tuple(results))
 
 
+SQUASH = "squash"  # key of the whole fix's patch-id among the fix commits' ones
+
+
+def _combined_patch_id(repo: Path, commits: list[FixCommit]) -> str | None:
+    """The patch-id of a multi-commit fix taken as one change (what a squash merge commits); None for a
+    single commit or when the fix commits are not one unbroken line of history."""
+    if len(commits) < 2:
+        return None
+    first, last = commits[0].sha, commits[-1].sha
+    proc = _run_git(repo, ("rev-list", f"{first}^..{last}"))
+    if proc.returncode != 0 or set(proc.stdout.decode().split()) != {c.sha for c in commits}:
+        return None
+    diff = _git_bytes(repo, "diff", "-U0", "--no-color", f"{first}^", last)
+    out = git(repo, "patch-id", "--stable", input_bytes=diff).split()
+    return out[0] if out else None
+
+
 def _find_picks(
     repo: Path, branch: str, target: str, incident_id: str, pending: list[FixCommit], fix_pids: dict[str, str]
 ) -> dict[str, CommitPresence]:
     """Fix commits that are not ancestors of target: found by their -x line, their patch-id, else the trailer.
 
-    A target commit that matched one fix commit by -x or patch-id is not counted again through its trailer
-    (a picked commit copies the trailer); any other commit with the trailer counts for every remaining one.
+    A target commit whose patch-id is that of the whole fix (a squash merge) carries every fix commit. A target
+    commit that matched one fix commit by -x or patch-id is not counted again through its trailer (a picked
+    commit copies the trailer), nor is one with a fix commit's subject (a pick whose conflicts were resolved:
+    it carries that commit only); any other commit with the trailer counts for every remaining one.
     """
     if not pending:
         return {}
     candidates = _log(repo, f"{branch}..{target}")
     target_pids = _patch_ids(repo, f"{branch}..{target}")
     found: dict[str, CommitPresence] = {}
+    squash = fix_pids.get(SQUASH)
+    whole = next((o for o, _, _ in candidates if squash is not None and target_pids.get(o) == squash), None)
+    if whole is not None:
+        return {c.sha: CommitPresence(c.sha, "cherry-picked", "squash", whole) for c in pending}
     for commit in pending:
         for other, _, message in candidates:
             if any(commit.sha.startswith(ref) for ref in _PICKED_RE.findall(message)):
@@ -391,9 +417,22 @@ def _find_picks(
             if same is not None:
                 found[commit.sha] = CommitPresence(commit.sha, "cherry-picked", "patch-id", same)
     claimed = {p.target_commit for p in found.values()}
-    by_trailer = [
-        o for o, trailers, _ in candidates if incident_id in trailers.split(",") and o not in claimed
+    with_trailer = [
+        (o, message.split("\n", 1)[0])
+        for o, trailers, message in candidates
+        if incident_id in trailers.split(",") and o not in claimed
     ]
+    fix_subjects = {c.subject for c in pending}
+    for commit in pending:
+        if commit.sha in found:
+            continue
+        pick = next(
+            (o for o, subject in with_trailer if subject == commit.subject and o not in claimed), None
+        )
+        if pick is not None:
+            found[commit.sha] = CommitPresence(commit.sha, "cherry-picked", "trailer", pick)
+            claimed.add(pick)
+    by_trailer = [o for o, subject in with_trailer if subject not in fix_subjects]
     for commit in pending:
         if commit.sha not in found:
             found[commit.sha] = (

@@ -148,11 +148,14 @@ class Loader:
         try:
             fast = self._fast_path(batch, info.table, info.primary_key)
             if fast is not None:
-                fast.write(rows)
+                try:
+                    fast.write(rows)
+                except (TypeError, ValueError) as exc:  # a value its column type refuses (see pgcopy)
+                    raise DatabaseError(f"writing {batch.table} to staging failed: {exc}") from None
             else:
                 records = [dict(zip(batch.columns, row, strict=True)) for row in rows]
                 self._upsert(info.table, info.primary_key, list(batch.columns), records)
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.StatementError as exc:  # DBAPIError, and values a column type refuses before sending
             raise DatabaseError(
                 f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
             ) from None
@@ -210,6 +213,7 @@ class Loader:
                 else stmt.on_conflict_do_nothing(index_elements=list(pk))
             )
         elif self.dialect == "mysql":
+            self._refuse_unique_takeover(table, pk, records)
             stmt = mysql_dialect.insert(table)
             first = updates[0] if updates else pk[0]
             stmt = stmt.on_duplicate_key_update(
@@ -219,13 +223,42 @@ class Loader:
             raise DatabaseError(f"unsupported target database: {self.dialect}")
         self.conn.execute(stmt, records)
 
+    def _refuse_unique_takeover(
+        self, table: sa.Table, pk: tuple[str, ...], records: list[dict[str, Any]]
+    ) -> None:
+        """MySQL's ON DUPLICATE KEY UPDATE fires on any unique key, so a copied row whose unique value another
+        staging row holds would overwrite that row; refuse it, as the ON CONFLICT (pk) of the others does."""
+        info = self.plan.graph.table(table.name)
+        for ucols in info.unique:
+            if set(ucols) == set(pk) or any(c not in records[0] for c in ucols):
+                continue
+            wanted = {
+                tuple(_collated(r[c]) for c in ucols): tuple(r[c] for c in pk)
+                for r in records
+                if all(r[c] is not None for c in ucols)
+            }
+            values = list(wanted)
+            for start in range(0, len(values), 500):
+                part = values[start : start + 500]
+                match = (
+                    table.c[ucols[0]].in_([v[0] for v in part])
+                    if len(ucols) == 1
+                    else sa.tuple_(*(table.c[c] for c in ucols)).in_(part)
+                )
+                query = sa.select(*(table.c[c] for c in ucols), *(table.c[c] for c in pk)).where(match)
+                for row in self.conn.execute(query):
+                    value = tuple(_collated(v) for v in row[: len(ucols)])
+                    if wanted.get(value) != tuple(row[len(ucols) :]):
+                        raise DatabaseError(
+                            f"writing {table.name} to staging failed: another staging row already holds"
+                            f" the unique ({', '.join(ucols)}) of a copied row"
+                        )
+
     def _insert_missing(self, table: sa.Table, columns: list[str], records: list[dict[str, Any]]) -> None:
         """A table without a primary key: insert only rows not already present in full."""
         fresh = []
         for rec in records:
-            cond = sa.and_(
-                *(table.c[c].is_(None) if rec[c] is None else table.c[c] == rec[c] for c in columns)
-            )
+            cond = sa.and_(*(self._same(table.c[c], rec[c]) for c in columns))
             if (
                 self.conn.execute(sa.select(sa.literal(1)).select_from(table).where(cond).limit(1)).first()
                 is None
@@ -233,6 +266,16 @@ class Loader:
                 fresh.append(rec)
         if fresh:
             self.conn.execute(sa.insert(table), fresh)
+
+    def _same(self, column: sa.Column[Any], value: Any) -> Any:
+        """`column` holds `value`; Postgres has no `json = json`, so JSON documents compare as jsonb."""
+        if value is None:
+            return column.is_(None)
+        if self.dialect == "postgresql" and isinstance(column.type, sa.JSON):
+            return sa.cast(column, pg_dialect.JSONB) == sa.cast(
+                sa.literal(value, column.type), pg_dialect.JSONB
+            )
+        return column == value
 
     def finish(self) -> LoadResult:
         """Set the deferred cycle foreign keys, then advance sequences past the copied ids."""
@@ -279,6 +322,11 @@ class Loader:
                 ),
                 {"seq": seq},
             )
+
+
+def _collated(value: Any) -> Any:
+    """Text as MySQL's default collations compare it: case-insensitive, trailing spaces ignored."""
+    return value.casefold().rstrip(" ") if isinstance(value, str) else value
 
 
 def _non_null_cols(record: Mapping[str, Any], pk: Sequence[str]) -> tuple[str, ...]:

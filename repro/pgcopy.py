@@ -25,10 +25,18 @@ def _text(value: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_ESCAPES)
+    # The serializer of SQLAlchemy's JSON type with its defaults: a json column keeps its text exactly as
+    # written, so both load paths must write the same text.
+    return json.dumps(value).translate(_ESCAPES)
 
 
 def _bool(value: Any) -> str:
+    # As strictly as SQLAlchemy's Boolean on the INSERT path: a text like 'no' is an error, never TRUE.
+    if value is not True and value is not False:
+        if not isinstance(value, int):
+            raise TypeError(f"Not a boolean value: {value!r}")
+        if value not in (0, 1):
+            raise ValueError(f"Value {value!r} is not None, True, or False")
     return "t" if value else "f"
 
 
@@ -74,10 +82,12 @@ class CopyUpserter:
         columns: Sequence[str],
         encoders: Sequence[Encoder],
         index: int,
+        nulls: Sequence[str] | None = None,
     ) -> None:
         self.conn = conn
         self.columns = list(columns)
         self.encoders = list(encoders)
+        self.nulls = list(nulls) if nulls is not None else ["\\N"] * len(self.columns)
         preparer = conn.dialect.identifier_preparer
         self.target = preparer.format_table(table)
         self.temp = preparer.quote(f"repro_load_{index}")
@@ -102,9 +112,9 @@ class CopyUpserter:
         )
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        encoders = self.encoders
+        codecs = list(zip(self.encoders, self.nulls, strict=True))
         lines = [
-            "\t".join("\\N" if v is None else enc(v) for v, enc in zip(row, encoders, strict=True))
+            "\t".join(null if v is None else enc(v) for v, (enc, null) in zip(row, codecs, strict=True))
             for row in rows
         ]
         buffer = io.StringIO("\n".join(lines) + "\n")
@@ -137,4 +147,12 @@ def copy_upserter(
     encoders = [encoder_for(table.c[c].type) for c in columns]
     if any(e is None for e in encoders):
         return None
-    return CopyUpserter(conn, table, pk, columns, [e for e in encoders if e is not None], index)
+    nulls = [_null_text(table.c[c].type) for c in columns]
+    return CopyUpserter(conn, table, pk, columns, [e for e in encoders if e is not None], index, nulls)
+
+
+def _null_text(coltype: sa.types.TypeEngine[Any]) -> str:
+    """How None is written: SQL NULL, except in a JSON column that stores None as the JSON `null` (as INSERT does)."""
+    if isinstance(coltype, sa.JSON) and not coltype.none_as_null:
+        return "null"
+    return "\\N"

@@ -118,12 +118,13 @@ def generic_type_name(coltype: sa.types.TypeEngine[Any]) -> str:
 def _normalise_type(column: sa.Column[Any]) -> None:
     """Reflected types that would change values on the way through: keep them exact.
 
-    A JSON column's SQL NULL stays SQL NULL (not the JSON `null`), and a float column reads as a float (MariaDB
-    reflects DOUBLE as a Decimal rounded to 10 places otherwise).
+    A JSON column's SQL NULL stays SQL NULL (not the JSON `null`); in a NOT NULL JSON column a None can only be
+    the JSON `null`, so it is written back as one. A float column reads as a float (MariaDB reflects DOUBLE as a
+    Decimal rounded to 10 places otherwise).
     """
     coltype = column.type
     if isinstance(coltype, sa.JSON):
-        coltype.none_as_null = True
+        coltype.none_as_null = bool(column.nullable)
     elif isinstance(coltype, sa.Float) and getattr(coltype, "asdecimal", False):
         coltype.asdecimal = False
 

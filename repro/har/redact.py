@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 TAG_RE = re.compile(r"redacted:[0-9a-f]{6}")
 
@@ -59,6 +59,12 @@ _URL_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)(.*)", re.S)
 _FORM_RE = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]*=?[^&\s]*)*")
 _JWT_RE = re.compile(r"\bey[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _AUTH_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9-]*)(\s+)(\S.*)", re.S)
+_B64_RE = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+# Values replaced under a secret name are also replaced wherever else they appear (a session cookie echoed in a
+# URL path, a CSRF token in a page). Only token-like values: long, no spaces, letters and digits.
+_KNOWN_KINDS = frozenset({"header", "cookie", "url_userinfo", "query_param", "form_field", "json_key"})
+_KNOWN_MIN_LENGTH = 10
+_RUN_RE = re.compile(r"[A-Za-z0-9]{4,}")  # a text is searched for known values only where it shares a run
 _NOT_JSON = object()
 _JSON_MEMBER_RE = (
     re.compile(  # `"key": value` in JSON that does not parse; a string may be cut off at the end
@@ -100,6 +106,8 @@ class Redactor:
         self._personal = frozenset(normalize(k) for k in personal_keys)
         self._replacement = replacement
         self.counts: Counter[str] = Counter()
+        self._known: dict[str, str] = {}  # secret value (and its URL-encoded forms) -> its tag
+        self._runs: dict[str, set[str]] = {}  # alphanumeric run -> the known values that contain it
 
     # -- one value -------------------------------------------------------------------------------------------
     def tag(self, value: str, kind: str | None) -> str:
@@ -109,9 +117,37 @@ class Redactor:
         if kind is not None:
             self.counts[kind] += 1
         if self._replacement is not None:
-            return self._replacement(value)
-        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-        return f"redacted:{digest[:6]}"
+            new = self._replacement(value)
+        else:
+            digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+            new = f"redacted:{digest[:6]}"
+        if kind in _KNOWN_KINDS:
+            self._remember(value, new)
+        return new
+
+    def _remember(self, value: str, new: str) -> None:
+        token = value.strip()
+        if (
+            len(token) < _KNOWN_MIN_LENGTH
+            or any(c.isspace() for c in token)
+            or not any(c.isdigit() for c in token)
+            or not any(c.isalpha() for c in token)
+        ):
+            return
+        for form in (token, quote(token, safe=""), quote_plus(token)):
+            if form not in self._known:
+                self._known[form] = new
+                for run in _RUN_RE.findall(form):
+                    self._runs.setdefault(run, set()).add(form)
+
+    def replace_known(self, text: str) -> str:
+        """Every occurrence of a value already replaced under a secret name gets that value's tag."""
+        if not self._known:
+            return text
+        found = {form for run in _RUN_RE.findall(text) for form in self._runs.get(run, ())}
+        for form in sorted(found, key=len, reverse=True):
+            text = text.replace(form, self._known[form])
+        return text
 
     def tag_all(self, value: Any, kind: str) -> Any:
         """Replace every scalar under a secret or personal key (objects and arrays keep their shape)."""
@@ -150,7 +186,44 @@ class Redactor:
         stripped = text.strip()
         if _URL_RE.match(stripped) or (stripped.startswith("/") and ("?" in stripped or "#" in stripped)):
             text = self.url(text)
-        return text
+        return self.replace_known(text)
+
+    def value(self, text: str) -> str:
+        """A value of unknown shape (a field, a parameter, a header): JSON, base64 JSON and urlencoded forms
+        inside it are opened and redacted by key; otherwise JWTs and URL secrets as in `scrub`."""
+        stripped = text.strip()
+        if stripped[:1] in ("{", "[") and len(stripped) > 1:
+            inner = _parse_json(stripped)
+            if isinstance(inner, dict | list):
+                new = self.json_value(inner, None)
+                return text if new == inner else json.dumps(new, ensure_ascii=False)
+        if _URL_RE.match(stripped) or stripped.startswith("/"):
+            return self.scrub(text)
+        if _B64_RE.fullmatch(stripped):
+            opened = self._base64_json(stripped)
+            if opened is not None:
+                return opened
+        if "=" in stripped and _FORM_RE.fullmatch(stripped):
+            return self.scrub(self.pairs(text, kind="form_field"))
+        return self.scrub(text)
+
+    def _base64_json(self, text: str) -> str | None:
+        """Base64 (standard or URL-safe) of a JSON object or array, redacted and encoded the same way."""
+        urlsafe = "-" in text or "_" in text
+        try:
+            raw = (base64.urlsafe_b64decode if urlsafe else base64.b64decode)(text + "=" * (-len(text) % 4))
+            inner = json.loads(raw.decode("utf-8"))
+        except (binascii.Error, ValueError):
+            return None
+        if not isinstance(inner, dict | list):
+            return None
+        new = self.json_value(inner, None)
+        if new == inner:
+            return text
+        encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(
+            json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ).decode("ascii")
+        return encoded if text.endswith("=") else encoded.rstrip("=")
 
     def _jwt(self, match: re.Match[str]) -> str:
         token = match.group(0)
@@ -214,7 +287,7 @@ class Redactor:
             return self.tag(value, kind)
         if which == "personal":
             return self.tag(value, "personal")
-        return self.scrub(value)
+        return self.value(value)
 
     # -- headers and cookies ---------------------------------------------------------------------------------
     def header(self, name: str, value: str) -> str:
@@ -230,13 +303,17 @@ class Redactor:
             if m and norm in ("authorization", "proxyauthorization"):
                 return f"{m.group(1)}{m.group(2)}{self.tag(m.group(3), 'header')}"
             return self.tag(value, "header")
-        return self.scrub(value)
+        return self.value(value)
 
     def cookie_header(self, value: str) -> str:
         parts = []
         for piece in value.split(";"):
             name, eq, val = piece.partition("=")
-            parts.append(f"{name}={self.tag(val.strip(), 'cookie')}" if eq and val.strip() else piece)
+            if eq and val.strip():
+                piece = f"{name}={self.tag(val.strip(), 'cookie')}"
+            elif not eq and piece.strip():  # a cookie without a name is all value
+                piece = piece[: len(piece) - len(piece.lstrip())] + self.tag(piece.strip(), "cookie")
+            parts.append(piece)
         return ";".join(parts)
 
     def set_cookie_line(self, line: str) -> str:
@@ -244,13 +321,18 @@ class Redactor:
         name, eq, val = first.partition("=")
         if eq and val.strip():
             first = f"{name}={self.tag(val.strip(), 'cookie')}"
+        elif not eq and first.strip():  # a cookie without a name is all value
+            first = self.tag(first.strip(), "cookie")
         return f"{first}{semi}{attributes}"
 
     # -- bodies ----------------------------------------------------------------------------------------------
     def body(self, text: str, mime: str) -> str:
         """A body: JSON by key, urlencoded and multipart forms by field; any other text: only its JWTs."""
+        boundary = _multipart_boundary(text, mime)
         mime = mime.lower()
         stripped = text.strip()
+        if boundary is not None:
+            return self.multipart(text, boundary)
         if "json" in mime or stripped[:1] in ("{", "["):
             doc = _parse_json(stripped)
             if doc is not _NOT_JSON:
@@ -262,8 +344,6 @@ class Redactor:
             not any(t in mime for t in ("html", "xml", "javascript", "css")) and _FORM_RE.fullmatch(stripped)
         ):
             return self.pairs(text, kind="form_field")
-        if "multipart/form-data" in mime and "boundary=" in mime:
-            return self.multipart(text, mime)
         return self.scrub(text)
 
     def _json_member(self, match: re.Match[str]) -> str:
@@ -295,18 +375,10 @@ class Redactor:
         if isinstance(value, list):
             return [self.json_value(v, key) for v in value]
         if isinstance(value, str):
-            if value[:1] in ("{", "[") and len(value) > 1:
-                inner = _parse_json(value)
-                if inner is not _NOT_JSON and isinstance(inner, dict | list):
-                    new = self.json_value(inner, key)
-                    return value if new == inner else json.dumps(new, ensure_ascii=False)
-            return self.scrub(value)
+            return self.value(value)
         return value
 
-    def multipart(self, text: str, mime: str) -> str:
-        boundary = mime.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
-        if not boundary:
-            return self.scrub(text)
+    def multipart(self, text: str, boundary: str) -> str:
         delimiter = "--" + boundary
         parts = text.split(delimiter)
         for i, part in enumerate(parts):
@@ -317,12 +389,25 @@ class Redactor:
             if not sep or not m or "filename=" in head:
                 parts[i] = self.scrub(part)
                 continue
-            body, newline, tail = (
-                content.rpartition("\r\n") if content.endswith("\r\n") else (content, "", "")
-            )
+            newline = "\r\n" if content.endswith("\r\n") else "\n" if content.endswith("\n") else ""
+            body = content[: len(content) - len(newline)]
             new = self.param(m.group(1), body, kind="form_field")
-            parts[i] = f"{head}{sep}{new}{newline}{tail}"
+            parts[i] = f"{head}{sep}{new}{newline}"
         return delimiter.join(parts)
+
+
+def _multipart_boundary(text: str, mime: str) -> str | None:
+    """The boundary a multipart body really uses: the one its first line opens with (whatever the mimeType
+    says, and in its original case), else the mimeType's when the body contains it; None when not multipart."""
+    first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    if first.startswith("--") and len(first) > 2 and not first[2:].isspace() and "\n" in text:
+        rest = text.lower()
+        if "content-disposition" in rest and f"{first}" in text[len(first) :]:
+            return first[2:]
+    m = re.search(r"boundary=\"?([^\";]+)", mime, re.IGNORECASE)
+    if m and "multipart/" in mime.lower() and f"--{m.group(1).strip()}" in text:
+        return m.group(1).strip()
+    return None
 
 
 def json_unescape(text: str) -> str:

@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,13 @@ def sanitize_har(har: dict[str, Any], settings: Settings) -> tuple[dict[str, Any
             for header in pairs(obj, "headers"):
                 if isinstance(header.get("value"), str):
                     header["value"] = redactor.header(str(header.get("name", "")), header["value"])
+                elif header.get("value") is not None and redactor.header_is_secret(
+                    str(header.get("name", ""))
+                ):
+                    header["value"] = redactor.tag_all(header["value"], "header")
             for cookie in pairs(obj, "cookies"):
-                if isinstance(cookie.get("value"), str) and cookie["value"]:
-                    cookie["value"] = redactor.tag(cookie["value"], "cookie")
+                if cookie.get("value") not in (None, ""):  # a number or list is a value all the same
+                    cookie["value"] = redactor.tag_all(cookie["value"], "cookie")
         if isinstance(request.get("url"), str):
             request["url"] = redactor.url(request["url"])
         for item in pairs(request, "queryString"):
@@ -148,21 +153,55 @@ def _sanitize_content(redactor: Redactor, content: dict[str, Any]) -> int:
     if str(content.get("encoding", "")).lower() != "base64":
         content["text"] = redactor.body(content["text"], mime)
         return 0
+    return 1 if _rewrite_base64(content, lambda text: redactor.body(text, mime)) else 0
+
+
+# Media types whose bytes are not text: a base64 body of these is left as it is.
+_BINARY_MEDIA = (
+    "image/",
+    "audio/",
+    "video/",
+    "font/",
+    "application/font",
+    "application/pdf",
+    "application/zip",
+)
+
+
+def _rewrite_base64(content: dict[str, Any], change: Callable[[str], str]) -> bool:
+    """Decode a base64 body to text, apply `change`, encode it back; False for a binary body.
+
+    Text that is not UTF-8 (a Latin-1 page, say) is decoded with its odd bytes kept as they are
+    (surrogateescape), so its secrets are found all the same and the other bytes come back unchanged.
+    """
     try:
-        text = base64.b64decode(content["text"], validate=False).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return 0  # binary (an image, a font): nothing textual to redact
-    new = redactor.body(text, mime)
+        raw = base64.b64decode(content["text"], validate=False)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if str(content.get("mimeType", "")).lower().startswith(_BINARY_MEDIA):
+            return False  # an image, a font: nothing textual to redact
+        text = raw.decode("utf-8", "surrogateescape")
+    new = change(text)
     if new != text:
-        content["text"] = base64.b64encode(new.encode("utf-8")).decode("ascii")
+        try:
+            data = new.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that came from a JSON escape, not from a raw byte
+            data = new.encode("utf-8", "backslashreplace")
+        content["text"] = base64.b64encode(data).decode("ascii")
         if isinstance(content.get("size"), int):
-            content["size"] = len(new.encode("utf-8"))
-    return 1
+            content["size"] = len(data)
+    return True
 
 
 def _scrub_strings(redactor: Redactor, value: Any) -> Any:
     """Last pass over every string of the HAR (pages, custom `_` fields, redirect URLs): JWTs and URLs."""
     if isinstance(value, dict):
+        if str(value.get("encoding", "")).lower() == "base64" and isinstance(value.get("text"), str):
+            value = dict(value)
+            _rewrite_base64(value, redactor.replace_known)  # secrets seen in later requests
         return {k: _scrub_strings(redactor, v) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub_strings(redactor, v) for v in value]
@@ -174,4 +213,5 @@ def _scrub_strings(redactor: Redactor, value: Any) -> Any:
 def sanitize_har_bytes(data: bytes, settings: Settings) -> tuple[bytes, SanitizeReport]:
     """HAR bytes in, sanitized HAR bytes (UTF-8 JSON, same structure) out; raises HarError when malformed."""
     har, report = sanitize_har(load_har(data), settings)
-    return (json.dumps(har, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), report
+    # A lone surrogate (a body cut in the middle of an emoji) is written back as the JSON escape it came in.
+    return (json.dumps(har, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"), report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import secrets
 from collections.abc import Mapping
@@ -68,6 +69,8 @@ PERSONAL_WORDS = frozenset(
         "latitude",
         "longitude",
         "gender",
+        "ipv4",
+        "ipv6",
     }
 )
 
@@ -161,6 +164,7 @@ def check_rules(rules: RuleSet, graph: SchemaGraph) -> CheckReport:
         info = graph.tables[table]
         keys = graph.key_columns(table)
         trules = rules.tables.get(table)
+        fk_columns = {c for fk in graph.parents_of(table) for c in fk.columns}
         for col in info.columns:
             report.columns.append(f"{table}.{col}")
             rule = decide(table, col)
@@ -170,16 +174,30 @@ def check_rules(rules: RuleSet, graph: SchemaGraph) -> CheckReport:
                     Finding("uncovered", table, col, f"{table}.{col} has no masking rule", src, line)
                 )
                 continue
-            if rule.is_keep and col not in keys and not rule.reason and looks_personal(col):
+            # A primary key that references nothing is kept only because it is a key: its name still counts.
+            implicit_key = (
+                col in info.primary_key
+                and col not in fk_columns
+                and (trules is None or col not in trules.columns)
+            )
+            if (
+                rule.is_keep
+                and looks_personal(col)
+                and (implicit_key or (col not in keys and not rule.reason))
+            ):
+                # An implicit key has no rule of its own: point at its table's rules, if any.
+                where = (trules.source, trules.line) if trules else (None, None)
+                src, line = where if implicit_key else (rule.source, rule.line)
                 report.findings.append(
                     Finding(
                         "personal",
                         table,
                         col,
-                        f"{table}.{col} is kept in clear but its name suggests personal data"
+                        f"{table}.{col} is kept in clear"
+                        f"{' as a primary key' if implicit_key else ''} but its name suggests personal data"
                         " (mask it, or acknowledge with keep: {reason: ...})",
-                        rule.source,
-                        rule.line,
+                        src,
+                        line,
                     )
                 )
             if not rule.is_keep and rule.strategy != "nullify" and not rule.unique and col not in keys:
@@ -230,7 +248,13 @@ def looks_personal(column: str) -> bool:
     """Whether a column name contains a word suggesting personal data (`BillingAddress`, `last_login_ip`)."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column)
     words = [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
-    return bool(PERSONAL_WORDS.intersection(words)) or "".join(words) in PERSONAL_WORDS
+    candidates = {*words, "".join(words), *(a + b for a, b in itertools.pairwise(words))}
+    for word in list(candidates):  # plurals: emails, phones, addresses
+        if word.endswith("es"):
+            candidates.add(word[:-2])
+        if word.endswith("s"):
+            candidates.add(word[:-1])
+    return bool(PERSONAL_WORDS.intersection(candidates))
 
 
 def _provider_findings(rules: RuleSet, graph: SchemaGraph) -> list[Finding]:
@@ -304,6 +328,26 @@ def classify_value(text: str) -> str | None:
     return None
 
 
+def _value_kind(value: Any) -> str | None:
+    """What a kept value looks like: a text itself, else the first personal-looking text inside a JSON document."""
+    if isinstance(value, str):
+        kind = classify_value(value)
+        if kind or not value.lstrip().startswith(("{", "[")):
+            return kind
+    if isinstance(value, str | dict | list):
+        return next((k for text in _strings(_decoded(value)) if (k := classify_value(text))), None)
+    return None
+
+
+def _json_survivor(before: Any, after: Any) -> str | None:
+    """The kind of a personal-looking original text still present in a masked JSON document (a path no rule
+    names), else None."""
+    originals = set(_strings(_decoded(before)))
+    return next(
+        (k for text in _strings(_decoded(after)) if text in originals and (k := classify_value(text))), None
+    )
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -351,9 +395,7 @@ def _sample_checks(
             rule = decide(table, col)
             if rule is None or not rule.is_keep:
                 continue
-            kinds = [
-                k for v in (row[index] for row in rows) if isinstance(v, str) and (k := classify_value(v))
-            ]
+            kinds = [k for v in (row[index] for row in rows) if (k := _value_kind(v))]
             if kinds:
                 top = max(set(kinds), key=kinds.count)
                 report.findings.append(
@@ -389,6 +431,25 @@ def _self_test(
         leaks = sum(
             1 for before, after in zip(originals, masked, strict=True) if _survives(rule, before[j], after[j])
         )
+        if rule.strategy == "json" and not leaks:
+            kinds = [
+                k
+                for before, after in zip(originals, masked, strict=True)
+                if before[j] is not None and (k := _json_survivor(before[j], after[j]))
+            ]
+            if kinds:
+                top = max(set(kinds), key=kinds.count)
+                report.findings.append(
+                    Finding(
+                        "leak",
+                        table,
+                        col,
+                        f"{table}.{col}: {len(kinds)} of {len(rows)} sampled documents keep a value that looks"
+                        f" like {'an' if top[0] in 'aeiou' else 'a'} {top} at a path without a rule",
+                        rule.source,
+                        rule.line,
+                    )
+                )
         if leaks:
             report.findings.append(
                 Finding(
@@ -408,8 +469,9 @@ def _survives(rule: ColumnRule, before: Any, after: Any) -> bool:
         return False
     if rule.strategy == "json":
         leaves: list[Any] = []
-        for path, _ in rule.paths:
-            leaves += collect_path(_decoded(before), parse_path(path))
+        for path, sub in rule.paths:
+            if not sub.is_keep:
+                leaves += collect_path(_decoded(before), parse_path(path))
         texts = _strings(_decoded(after))
         return any(_text_survives(leaf, texts) for leaf in leaves if isinstance(leaf, str) and len(leaf) >= 4)
     if before == after:

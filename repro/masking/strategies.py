@@ -338,7 +338,7 @@ def _date_shift(rule: ColumnRule, ctx: MaskContext) -> Masker:
         days = root_days if root_days is not None else days_for(keyed(value, attempt))
         delta = timedelta(days=days)
         if isinstance(value, date):  # datetime too: tzinfo is kept
-            return value + delta
+            return _moved(value, delta)
         if isinstance(value, str):
             return _shift_iso_text(value, delta)
         raise StrategyValueError(f"date_shift cannot shift a {type(value).__name__} value")
@@ -346,13 +346,22 @@ def _date_shift(rule: ColumnRule, ctx: MaskContext) -> Masker:
     return mask
 
 
+def _moved(value: date, delta: timedelta) -> date:
+    """value + delta; the other way at the ends of the calendar (sentinels like 9999-12-31 are common)."""
+    try:
+        return value + delta
+    except OverflowError:
+        return value - delta
+
+
 def _shift_iso_text(text: str, delta: timedelta) -> str:
     try:
         if len(text) == 10:
-            return (date.fromisoformat(text) + delta).isoformat()
-        moved = datetime.fromisoformat(text) + delta
+            return _moved(date.fromisoformat(text), delta).isoformat()
+        moved = _moved(datetime.fromisoformat(text), delta)
     except ValueError:
         raise StrategyValueError("date_shift got a text that is not an ISO date") from None
+    assert isinstance(moved, datetime)
     return moved.isoformat(sep=text[10] if len(text) > 10 else "T")
 
 
@@ -451,6 +460,7 @@ def _json(rule: ColumnRule, ctx: MaskContext) -> Masker:
     steps = [
         (parse_path(path), build_masker(sub, ctx), ctx.chosen.setdefault(sub.signature(), {}))
         for path, sub in rule.paths
+        if not sub.is_keep  # a kept path is left as it is, like every path without a rule
     ]
     on_invalid = rule.options["on_invalid"]
 

@@ -278,14 +278,28 @@ def digest_key(snapshot_id: str) -> str:
     return f"{snapshot_prefix(snapshot_id)}{MANIFEST_DIGEST}"
 
 
+def _file_base(table: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", table).strip(".") or "table"
+
+
 def data_file_name(table: str, taken: set[str]) -> str:
     """`data/<table>.jsonl.gz`, with unusual characters replaced and clashes numbered."""
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", table).strip(".") or "table"
+    base = _file_base(table)
     name, n = f"data/{base}.jsonl.gz", 2
     while name.lower() in taken:
         name, n = f"data/{base}-{n}.jsonl.gz", n + 1
     taken.add(name.lower())
     return name
+
+
+def data_file_fits(table: str, file: str) -> bool:
+    """Whether `file` is a name data_file_name can give `table` (a table renamed in the manifest is not)."""
+    return re.fullmatch(rf"data/{re.escape(_file_base(table))}(?:-\d+)?\.jsonl\.gz", file) is not None
+
+
+def id_fits_root(snapshot_id: str, root_table: str, root_value: str) -> bool:
+    """Whether the id's readable part names this root (`...-users-42-3f9a1c` for users 42)."""
+    return snapshot_id[17:-7] == f"{_slug(root_table)}-{_slug(root_value)}"
 
 
 def digest_line(manifest_bytes: bytes) -> bytes:

@@ -27,7 +27,9 @@ from repro.snapshots.manifest import (
     MANIFEST_DIGEST,
     Manifest,
     TableEntry,
+    data_file_fits,
     digest_key,
+    id_fits_root,
     is_snapshot_id,
     manifest_key,
     parse_digest_line,
@@ -91,6 +93,7 @@ class SnapshotReader:
             raise SnapshotIntegrityError(
                 f"{self._where(MANIFEST)} names another snapshot ({self.manifest.id})"
             )
+        self._check_consistency()
         for entry in self.manifest.tables:
             reader = _HashingReader(self._open(entry))
             try:
@@ -98,6 +101,32 @@ class SnapshotReader:
             finally:
                 reader.raw.close()
             self._check_file(entry, reader)
+
+    def _check_consistency(self) -> None:
+        """What a digest recomputed after an edit cannot hide: the manifest must agree with the snapshot's id
+        and with its own file names, and the snapshot folder must hold no file the manifest does not list."""
+        m = self.manifest
+        if not id_fits_root(self.snapshot_id, m.root_table, m.root_value):
+            raise SnapshotIntegrityError(
+                f"{self._where(MANIFEST)} names root {m.root_table} {m.root_value}, which does not fit the id"
+            )
+        names = [t.name for t in m.tables]
+        files = [t.file.lower() for t in m.tables]
+        for entry in m.tables:
+            if names.count(entry.name) > 1 or files.count(entry.file.lower()) > 1:
+                raise SnapshotIntegrityError(f"{self._where(MANIFEST)} lists {entry.file} more than once")
+            if not data_file_fits(entry.name, entry.file):
+                raise SnapshotIntegrityError(
+                    f"{self._where(MANIFEST)} gives table '{entry.name}' the file {entry.file}"
+                    " (renamed in the manifest?)"
+                )
+        prefix = snapshot_prefix(self.snapshot_id)
+        listed = {MANIFEST, MANIFEST_DIGEST, *(t.file for t in m.tables)}
+        extra = [
+            key[len(prefix) :] for key in self.store.list_keys(prefix) if key[len(prefix) :] not in listed
+        ]
+        if extra:
+            raise SnapshotIntegrityError(f"{self._where(extra[0])} is not listed in the manifest")
 
     def _open(self, entry: TableEntry) -> IO[bytes]:
         try:

@@ -7,6 +7,7 @@ columns foreign keys point at), so memory grows with the number of keys, not wit
 
 from __future__ import annotations
 
+import json
 import operator
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -208,7 +209,7 @@ class _Collector:
         """Add rows; returns (keys new to the subset, keys that newly count as reached downward)."""
         tr = self.tables[table]
         new, new_down = set(), set()
-        key_of = tr.projector(tr.pk) if tr.pk else tuple
+        key_of = tr.projector(tr.pk) if tr.pk else row_identity
         stored, down_keys = tr.rows, tr.down
         for raw in rows:
             row = tuple(raw)
@@ -278,6 +279,12 @@ class _Collector:
                 if new_down:
                     pending_down.setdefault(edge.target_table, set()).update(new_down)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
+
+
+def row_identity(row: tuple[Any, ...]) -> Key:
+    """The key of a row of a table without a primary key: all its values, JSON documents and arrays (dicts,
+    lists) by their canonical text so the key is hashable."""
+    return tuple(json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v for v in row)
 
 
 def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:

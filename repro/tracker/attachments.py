@@ -21,6 +21,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MB = 1024 * 1024
+_HEAD = 4096  # bytes read to tell a JSON document (a HAR under any name) from media
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,41 @@ class PreparedAttachment:
 
 
 def classify(path: Path, head: bytes) -> str:
-    """har, image, video or other; a JSON file with a top-level `log` key is a HAR whatever its name."""
+    """har, image, video or other. The content decides first: JSON with a top-level `log` key is a HAR whatever
+    the file is called (`.png`, `.json`, a BOM in front), and so is JSON that does not parse but mentions
+    `"log"` (a truncated HAR): the sanitizer then refuses it rather than letting it through raw."""
     suffix = path.suffix.lower()
-    if suffix == ".har":
+    if suffix == ".har" or _is_har_json(path, head):
         return "har"
     if suffix in IMAGE_SUFFIXES:
         return "image"
     if suffix in VIDEO_SUFFIXES:
         return "video"
-    if head.lstrip()[:1] == b"{" and _is_har_json(path):
-        return "har"
     return "other"
 
 
-def _is_har_json(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _json_text(data: bytes) -> str:
+    """The text of what may be a JSON document (UTF-8 or UTF-16, BOM allowed; bad bytes replaced)."""
+    for bom, encoding in zip(_BOMS, ("utf-8-sig", "utf-16", "utf-16"), strict=True):
+        if data.startswith(bom):
+            return data.decode(encoding, "replace")
+    return data.decode("utf-8", "replace")
+
+
+def _is_har_json(path: Path, head: bytes) -> bool:
+    if _json_text(head).lstrip()[:1] != "{":
         return False
+    try:
+        text = _json_text(path.read_bytes())
+    except OSError:
+        return True  # cannot look inside: treat it as a HAR, whose sanitizing then fails closed
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return '"log"' in text
     return isinstance(data, dict) and "log" in data
 
 
@@ -71,7 +89,7 @@ def prepare_attachment(settings: Settings, path: Path) -> PreparedAttachment:
         raise UsageError(f"attachment {path}: no such file")
     try:
         with path.open("rb") as fh:
-            head = fh.read(64)
+            head = fh.read(_HEAD)
         size = path.stat().st_size
     except OSError as exc:
         raise TrackerError(f"attachment {path}: cannot read: {exc.strerror or exc}") from None
