@@ -118,6 +118,19 @@ def chinook_dir() -> Path:
 
 
 @pytest.fixture
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real git with no user or system configuration and no GIT_* variables from outside."""
+    for key in list(os.environ):
+        if key.startswith("GIT_"):
+            monkeypatch.delenv(key)
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_EDITOR", "true")
+
+
+@pytest.fixture
 def mask_salt(monkeypatch: pytest.MonkeyPatch) -> str:
     salt = "test-salt-0123456789"
     monkeypatch.setenv("REPRO_MASK_SALT", salt)
