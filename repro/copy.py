@@ -129,14 +129,19 @@ def _plan_report(settings: Settings, graph: SchemaGraph, plan: SubsetPlan, subse
     )
 
 
+def _plan_source(conn: Connection, settings: Settings, user_id: Any) -> tuple[SchemaGraph, SubsetPlan, Any]:
+    """Reflect the source, plan the traversal from the root table, and type the root value."""
+    graph = reflect(conn, settings.schema, settings.subset.virtual_foreign_keys)
+    plan = plan_subset(graph, settings.root_table, settings.root_key, settings.subset)
+    return graph, plan, coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
+
+
 def build_plan(settings: Settings, user_id: Any, *, progress: Progress | None = None) -> PlanReport:
     """Which rows a copy of this user would take, per table; reads the source, writes nothing."""
     engine = create_engine(settings.require_source(), read_only=True)
     try:
         with read_only_snapshot(engine) as conn:
-            graph = reflect(conn, settings.schema, settings.subset.virtual_foreign_keys)
-            plan = plan_subset(graph, settings.root_table, settings.root_key, settings.subset)
-            value = coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
+            graph, plan, value = _plan_source(conn, settings, user_id)
             subset = collect_subset(
                 conn,
                 graph,
@@ -181,10 +186,8 @@ def copy_user(
     target = create_engine(target_url) if target_url else None
     try:
         with read_only_snapshot(source) as sconn:
-            graph = reflect(sconn, settings.schema, settings.subset.virtual_foreign_keys)
-            plan = plan_subset(graph, settings.root_table, settings.root_key, settings.subset)
+            graph, plan, value = _plan_source(sconn, settings, user_id)
             validate_against_schema(rules, graph)
-            value = coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
             masker = MaskingEngine(
                 rules, graph, salt or "dry-run", root_table=settings.root_table, root_key=value
             )
