@@ -89,6 +89,7 @@ class Settings:
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     har: HarSettings = field(default_factory=HarSettings)
     hotfix: HotfixSettings = field(default_factory=HotfixSettings)
+    load_triggers: str = "auto"  # auto: Postgres staging skips per-row triggers when allowed; keep: never
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None fields replaced (command-line options win)."""
@@ -205,6 +206,7 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
         "attachments",
         "har",
         "hotfix",
+        "load",
     ]
     check_keys(m, top_keys, "repro.yaml")
     settings = Settings(config_path=config_path, base_dir=base_dir)
@@ -279,6 +281,11 @@ def parse_settings(data: Any, config_path: Path | None, base_dir: Path) -> Setti
         changes["hotfix"] = HotfixSettings(
             main_branch=fm.get("main_branch") or "main", branches=_str_list(fm, "branches", "hotfix.branches")
         )
+    if "load" in m and m["load"] is not None:
+        lm = _parse_section(m["load"], m, "load", {"triggers": str})
+        if lm.get("triggers") not in (None, "auto", "keep"):
+            raise ConfigError(f"{lm.where('triggers')}: key 'load.triggers': expected auto or keep")
+        changes["load_triggers"] = lm.get("triggers") or "auto"
     return settings.with_overrides(**changes)
 
 

@@ -17,14 +17,16 @@ from sqlalchemy.engine import Connection, Engine
 from repro.config import Settings, acting_user
 from repro.db import create_engine, read_only_snapshot, redact_url
 from repro.ddl import create_missing_tables
-from repro.load import Loader, LoadPlan, check_target_schema, plan_load, target_transaction
+from repro.load import Loader, LoadPlan, LoadResult, check_target_schema, plan_load, target_transaction
+from repro.masking.batch import MaskedBatch
 from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
+from repro.pipeline import CopyPipeline
 from repro.schema import SchemaGraph, reflect
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
-from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows
+from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows, streamed_tables
 from repro.subset.plan import SubsetPlan, plan_subset
 
 Progress = Callable[[str, int], None]  # (table, rows so far)
@@ -192,11 +194,11 @@ def copy_user(
                 rules, graph, salt or "dry-run", root_table=settings.root_table, root_key=value
             )
             masker.check_covered(sorted(plan.tables))  # fail closed before any row is read
-            subset = collect_subset(
-                conn=sconn, graph=graph, plan=plan, root_value=value, max_rows=settings.subset.max_rows
-            )
-            report = _plan_report(settings, graph, plan, subset)
             if dry_run or target is None:
+                subset = collect_subset(
+                    conn=sconn, graph=graph, plan=plan, root_value=value, max_rows=settings.subset.max_rows
+                )
+                report = _plan_report(settings, graph, plan, subset)
                 counts = {t.table: t.rows for t in report.tables}
                 return CopyResult(
                     plan=report,
@@ -205,27 +207,21 @@ def copy_user(
                     dry_run=True,
                     incident=incident,
                 )
-            result = CopyResult(plan=report, incident=incident, target=redact_url(target_url))
-            result.created_tables, target_graph = _prepare_target(
-                target, graph, report, create_schema, settings
+            created, target_graph = _prepare_target(
+                target, graph, sorted(plan.tables), create_schema, settings
             )
-            load_plan = plan_load(target_graph, report.load_order)
             writer = (
-                _snapshot_writer(settings, graph, subset, rules.digest(), salt, result) if snapshot else None
+                _snapshot_writer(settings, graph, value, incident, rules.digest(), salt) if snapshot else None
             )
-            _stream(
-                settings,
-                sconn,
-                graph,
-                plan,
-                subset,
-                masker,
-                target,
-                target_graph,
-                load_plan,
-                result,
-                writer,
-                progress,
+            job = _CopyJob(settings, sconn, graph, plan, value, masker, target_graph, writer, progress)
+            report, load_result = job.run(target)
+            result = CopyResult(
+                plan=report,
+                incident=incident,
+                target=redact_url(target_url),
+                created_tables=created,
+                rows={t: load_result.rows.get(t, 0) for t in report.load_order},
+                snapshot_id=writer.snapshot_id if writer is not None else None,
             )
     finally:
         source.dispose()
@@ -248,10 +244,10 @@ def copy_user(
 
 
 def _prepare_target(
-    target: Engine, graph: SchemaGraph, report: PlanReport, create_schema: bool, settings: Settings
+    target: Engine, graph: SchemaGraph, tables: list[str], create_schema: bool, settings: Settings
 ) -> tuple[list[str], SchemaGraph]:
-    """Create missing tables if asked, then check the target has every table and column the copy writes."""
-    needed = {t.table: graph.table(t.table).columns for t in report.tables}
+    """Create missing tables if asked, then check the target has every table and column the copy may write."""
+    needed = {t: graph.table(t).columns for t in tables}
     created: list[str] = []
     if create_schema:
         created = create_missing_tables(target, graph, needed)
@@ -260,73 +256,127 @@ def _prepare_target(
     return created, target_graph
 
 
-def _stream(
-    settings: Settings,
-    sconn: Connection,
-    graph: SchemaGraph,
-    plan: SubsetPlan,
-    subset: Subset,
-    masker: MaskingEngine,
-    target: Engine,
-    target_graph: SchemaGraph,
-    load_plan: LoadPlan,
-    result: CopyResult,
-    writer: SnapshotWriter | None,
-    progress: Progress | None,
-) -> None:
-    """Extract -> mask -> (snapshot, load), table by table in load order, inside one target transaction."""
-    try:
-        with target_transaction(target) as tconn:
-            loader = Loader(tconn, load_plan)
-            for table in load_plan.order:
-                info = graph.table(table)
-                if writer is not None:
-                    writer.add_table(
-                        table,
-                        [(c, info.table.c[c].type) for c in info.columns],
-                        primary_key=info.primary_key,
-                        foreign_keys=graph.parents_of(table),
+@dataclass
+class _CopyJob:
+    """Extract -> mask -> (snapshot, load), inside one target transaction.
+
+    Reading runs in the caller's thread; masking and loading in one thread (the masking engine is only ever
+    used there), snapshot writing in another (repro.pipeline). When the loader checks foreign keys once at the end (Postgres staging, see
+    repro.load.Loader), rows are handed on as the walk finds them, so each is read once; otherwise the walk
+    collects keys first and the rows are read table by table in load order, parents first.
+    """
+
+    settings: Settings
+    sconn: Connection
+    graph: SchemaGraph
+    plan: SubsetPlan
+    root_value: Any
+    masker: MaskingEngine
+    target_graph: SchemaGraph
+    writer: SnapshotWriter | None
+    progress: Progress | None
+    copied: dict[str, int] = field(default_factory=dict)
+
+    def run(self, target: Engine) -> tuple[PlanReport, LoadResult]:
+        writer = self.writer
+        try:
+            with target_transaction(target) as tconn:
+                loader = Loader(tconn, LoadPlan(self.target_graph, []), triggers=self.settings.load_triggers)
+                report = self._stream(tconn, loader)
+                load_result = loader.finish()
+                if writer is not None:  # the snapshot is complete before staging commits
+                    writer.commit(
+                        order=report.load_order,
+                        schema_fingerprint=self.graph.fingerprint([t.table for t in report.tables]),
                     )
-                copied = 0
-                for columns, rows in iter_rows(sconn, graph, plan, subset, table, settings.subset.batch_size):
-                    batch = masker.mask_batch(table, columns, rows)
-                    batch = resolve_staging_collisions(
-                        tconn,
-                        target_graph.table(table).table,
-                        target_graph.table(table).primary_key,
-                        masker,
-                        batch,
-                        rows,
-                    )
-                    if writer is not None:
-                        writer.write(batch)
-                    loader.write(batch)
-                    copied += len(batch)
-                    if progress is not None:
-                        progress(table, copied)
-            load_result = loader.finish()
-            result.rows = {t: load_result.rows.get(t, 0) for t in load_plan.order}
+        except BaseException:
+            # Also after its commit: the snapshot of a copy that never reached staging must not stay listed.
             if writer is not None:
-                writer.commit()  # the snapshot is complete before staging commits
-                result.snapshot_id = writer.snapshot_id
-    except BaseException:
-        # Also after its commit: the snapshot of a copy that never reached staging must not stay listed.
-        if writer is not None:
-            writer.abort()
-            result.snapshot_id = None
-        raise
+                writer.abort()
+            raise
+        return report, load_result
+
+    def _stream(self, tconn: Connection, loader: Loader) -> PlanReport:
+        settings, graph, plan, masker = self.settings, self.graph, self.plan, self.masker
+        begun: set[str] = set()
+
+        def load(work: tuple[str, tuple[str, ...], list[tuple[Any, ...]]]) -> MaskedBatch:
+            table, columns, rows = work
+            batch = masker.mask_batch(table, columns, rows)
+            info = self.target_graph.table(table)
+            if not loader.fresh_table(table, batch.columns):  # else no staging row can collide
+                batch = resolve_staging_collisions(tconn, info.table, info.primary_key, masker, batch, rows)
+            loader.write(batch)
+            self.copied[table] = self.copied.get(table, 0) + len(batch)
+            if self.progress is not None:
+                self.progress(table, self.copied[table])
+            return batch
+
+        def submit(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+            if table not in begun:
+                begun.add(table)
+                stages.begin_table(table)
+            stages.submit((table, columns, rows))
+
+        writer = self.writer
+        stages = CopyPipeline(
+            load,
+            writer.write if writer is not None else None,
+            self._add_snapshot_table if writer is not None else None,
+        )
+        streaming = loader.references is not None
+        try:
+            subset = collect_subset(
+                self.sconn,
+                graph,
+                plan,
+                self.root_value,
+                max_rows=settings.subset.max_rows,
+                sink=submit if streaming else None,
+                batch_size=settings.subset.batch_size,
+            )
+            report = _plan_report(settings, graph, plan, subset)
+            if not streaming:
+                loader.plan = plan_load(self.target_graph, report.load_order)
+            held = set(plan.tables) - streamed_tables(graph, plan) if streaming else set(plan.tables)
+            for table in report.load_order:
+                if table in held:
+                    for columns, rows in iter_rows(
+                        self.sconn, graph, plan, subset, table, settings.subset.batch_size
+                    ):
+                        submit(table, columns, rows)
+            stages.finish()
+        except BaseException:
+            stages.abort()
+            raise
+        return report
+
+    def _add_snapshot_table(self, table: str) -> None:
+        info = self.graph.table(table)
+        assert self.writer is not None
+        self.writer.add_table(
+            table,
+            [(c, info.table.c[c].type) for c in info.columns],
+            primary_key=info.primary_key,
+            foreign_keys=self.graph.parents_of(table),
+        )
 
 
 def _snapshot_writer(
-    settings: Settings, graph: SchemaGraph, subset: Subset, rules_hash: str, salt: str, result: CopyResult
+    settings: Settings,
+    graph: SchemaGraph,
+    root_value: Any,
+    incident: str | None,
+    rules_hash: str,
+    salt: str,
 ) -> SnapshotWriter:
     meta = SnapshotMeta(
-        root_table=subset.root_table,
+        root_table=settings.root_table,
         root_key=settings.root_key,
-        root_value=str(subset.root_value),
-        incident=result.incident,
+        root_value=str(root_value),
+        incident=incident,
         source_dialect="mysql" if graph.dialect == "mariadb" else graph.dialect,
-        schema_fingerprint=graph.fingerprint([t.table for t in result.plan.tables]),
+        schema_fingerprint="",  # set at commit, from the tables the copy took
         rules_hash=rules_hash,
         salt_fingerprint=salt_fingerprint(salt),
         created_by=acting_user(),

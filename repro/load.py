@@ -6,6 +6,7 @@ from a snapshot written by it. Rows of staging that are not part of the copy are
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,9 +128,16 @@ def target_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 class Loader:
-    """Writes batches in plan order inside the caller's transaction."""
+    """Writes batches in plan order inside the caller's transaction.
 
-    def __init__(self, conn: Connection, plan: LoadPlan, *, use_fast_path: bool = True) -> None:
+    On Postgres, when `triggers` is "auto" and the role may set `session_replication_role`, the per-row
+    triggers of the target (foreign-key checks among them) are off for this transaction; every declared
+    foreign key of the written rows is then verified once, set-wise, in `finish` (see `ReferenceCheck`).
+    """
+
+    def __init__(
+        self, conn: Connection, plan: LoadPlan, *, use_fast_path: bool = True, triggers: str = "auto"
+    ) -> None:
         self.conn = conn
         self.plan = plan
         self.dialect = dialect_name(conn)
@@ -137,6 +145,9 @@ class Loader:
         self._deferred_values: dict[str, list[dict[str, Any]]] = {}
         self._upserters: dict[tuple[str, tuple[str, ...]], CopyUpserter | None] = {}
         self.use_fast_path = use_fast_path
+        self.references: ReferenceCheck | None = None
+        if self.dialect == "postgresql" and use_fast_path and triggers == "auto" and _replica_role(conn):
+            self.references = ReferenceCheck(conn, plan.graph)
 
     def write(self, batch: MaskedBatch) -> None:
         if not isinstance(batch, MaskedBatch):
@@ -144,7 +155,11 @@ class Loader:
         if not batch.rows:
             return
         info = self.plan.graph.table(batch.table)
-        rows = self._defer(batch, info.primary_key)
+        if self.references is not None:
+            self.references.record(batch)
+            rows = batch.rows  # no per-row checks: cycles need no NULL-then-UPDATE
+        else:
+            rows = self._defer(batch, info.primary_key)
         try:
             fast = self._fast_path(batch, info.table, info.primary_key)
             if fast is not None:
@@ -164,6 +179,21 @@ class Loader:
                 f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
             ) from None
         self.rows[batch.table] = self.rows.get(batch.table, 0) + len(rows)
+
+    def fresh_table(self, table: str, columns: tuple[str, ...]) -> bool:
+        """The table held no row when this copy first wrote to it (or holds none now, before the first write).
+
+        Then no staging row but the copy's own can hold one of its unique values (Postgres fast path only).
+        """
+        if self.dialect != "postgresql" or not self.use_fast_path:
+            return False
+        info = self.plan.graph.table(table)
+        upserter = self._fast_path_for(table, columns, info.table, info.primary_key)
+        if upserter is None or upserter.key_position is None:
+            return False
+        if upserter.was_empty is None:
+            upserter.was_empty = upserter.table_is_empty()
+        return upserter.was_empty
 
     def _defer(self, batch: MaskedBatch, pk: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """Rows with the cycle-breaking foreign keys set to NULL; their values are kept for `finish`."""
@@ -189,9 +219,14 @@ class Loader:
     def _fast_path(self, batch: MaskedBatch, table: sa.Table, pk: tuple[str, ...]) -> CopyUpserter | None:
         if self.dialect != "postgresql" or not self.use_fast_path:
             return None
-        key = (batch.table, batch.columns)
+        return self._fast_path_for(batch.table, batch.columns, table, pk)
+
+    def _fast_path_for(
+        self, name: str, columns: tuple[str, ...], table: sa.Table, pk: tuple[str, ...]
+    ) -> CopyUpserter | None:
+        key = (name, columns)
         if key not in self._upserters:
-            self._upserters[key] = copy_upserter(self.conn, table, pk, batch.columns, len(self._upserters))
+            self._upserters[key] = copy_upserter(self.conn, table, pk, columns, len(self._upserters))
         return self._upserters[key]
 
     def _upsert(
@@ -297,6 +332,8 @@ class Loader:
                         f"linking {table_name} rows failed: {describe_db_error(exc)}"
                     ) from None
                 updates += len(rows)
+        if self.references is not None:
+            self.references.verify()
         if self.dialect == "postgresql":
             self._advance_sequences()
         return LoadResult(rows=dict(self.rows), deferred_updates=updates)
@@ -324,6 +361,117 @@ class Loader:
             )
 
 
+def _replica_role(conn: Connection) -> bool:
+    """Turn per-row triggers off for this transaction if the role may (superuser, or granted SET)."""
+    conn.exec_driver_sql("SAVEPOINT repro_replica")
+    try:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    except sa.exc.DBAPIError:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT repro_replica")
+        return False
+    conn.exec_driver_sql("RELEASE SAVEPOINT repro_replica")
+    return True
+
+
+class ReferenceCheck:
+    """The foreign keys of the written rows, verified once at the end instead of row by row.
+
+    Every non-NULL reference of a written row must point at a row written by this copy or already on staging
+    (MATCH SIMPLE: a composite reference with a NULL is not checked). Foreign keys that point at non-key
+    columns are also checked from the referencing side over the whole table, since an upsert may have changed
+    a referenced value of a row that other staging rows point at.
+    """
+
+    def __init__(self, conn: Connection, graph: SchemaGraph) -> None:
+        self.conn = conn
+        self.graph = graph
+        self.refs: dict[ForeignKey, set[Any]] = {}  # values (tuples for composite keys) per foreign key
+        self.keys: dict[tuple[str, tuple[str, ...]], set[Any]] = {}  # written values of referenced columns
+        self._getters: dict[tuple[str, tuple[str, ...]], list[tuple[Any, Any]]] = {}
+
+    def record(self, batch: MaskedBatch) -> None:
+        for target, values_of in self._plan(batch):
+            target.update(values_of(batch.rows))
+
+    def _plan(self, batch: MaskedBatch) -> list[tuple[Any, Any]]:
+        cache_key = (batch.table, batch.columns)
+        if cache_key not in self._getters:
+            plan: list[tuple[Any, Any]] = []
+            for fk in self.graph.parents_of(batch.table):
+                if not fk.virtual and all(c in batch.columns for c in fk.columns):
+                    plan.append((self.refs.setdefault(fk, set()), _tuple_getter(batch.columns, fk.columns)))
+            for fk in self.graph.children_of(batch.table):
+                if fk.virtual or not all(c in batch.columns for c in fk.ref_columns):
+                    continue
+                target = self.keys.setdefault((batch.table, fk.ref_columns), set())
+                if all(t is not target for t, _ in plan):
+                    plan.append((target, _tuple_getter(batch.columns, fk.ref_columns)))
+            self._getters[cache_key] = plan
+        return self._getters[cache_key]
+
+    def verify(self) -> None:
+        for fk, refs in sorted(self.refs.items(), key=lambda item: item[0].label):
+            written = self.keys.get((fk.ref_table, fk.ref_columns), set())
+            if len(fk.columns) == 1:  # values are kept bare for single-column keys
+                missing = {(r,) for r in refs - written if r is not None}
+            else:
+                missing = {r for r in refs - written if None not in r}
+            if missing:
+                missing -= self._on_staging(fk, missing)
+            if missing:
+                example = ", ".join(map(str, sorted(missing, key=str)[0]))
+                raise DatabaseError(
+                    f"writing {fk.table} to staging failed: {len(missing)} value(s) of {fk.label} point at no"
+                    f" {fk.ref_table} row (e.g. {example})"
+                )
+        for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label):
+            info = self.graph.tables.get(fk.ref_table)
+            if fk.virtual or info is None or fk.ref_columns == info.primary_key:
+                continue
+            if (fk.ref_table, fk.ref_columns) in self.keys:
+                self._check_whole_table(fk)
+
+    def _on_staging(self, fk: ForeignKey, values: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+        table = self.graph.table(fk.ref_table).table
+        cols = [table.c[c] for c in fk.ref_columns]
+        found: set[tuple[Any, ...]] = set()
+        pending = list(values)
+        for start in range(0, len(pending), 1000):
+            part = pending[start : start + 1000]
+            match = cols[0].in_([v[0] for v in part]) if len(cols) == 1 else sa.tuple_(*cols).in_(part)
+            found.update(tuple(r) for r in self.conn.execute(sa.select(*cols).where(match)))
+        return found
+
+    def _check_whole_table(self, fk: ForeignKey) -> None:
+        child = self.graph.table(fk.table).table
+        parent = self.graph.table(fk.ref_table).table.alias("p")
+        stmt = (
+            sa.select(sa.literal(1))
+            .select_from(child)
+            .where(*(child.c[c].is_not(None) for c in fk.columns))
+            .where(
+                ~sa.exists().where(
+                    *(parent.c[r] == child.c[c] for c, r in zip(fk.columns, fk.ref_columns, strict=True))
+                )
+            )
+            .limit(1)
+        )
+        if self.conn.execute(stmt).first() is not None:
+            raise DatabaseError(
+                f"writing {fk.ref_table} to staging failed: staging rows of {fk.table} point at"
+                f" {fk.ref_table} values this copy changed ({fk.label})"
+            )
+
+
+def _tuple_getter(
+    columns: Sequence[str], wanted: Sequence[str]
+) -> Callable[[list[tuple[Any, ...]]], Iterable[tuple[Any, ...]]]:
+    """rows -> the `wanted` values of each row: a tuple, or the value itself for a single column."""
+    positions = [list(columns).index(c) for c in wanted]
+    getter = operator.itemgetter(*positions)
+    return lambda rows: map(getter, rows)
+
+
 def _collated(value: Any) -> Any:
     """Text as MySQL's default collations compare it: case-insensitive, trailing spaces ignored."""
     return value.casefold().rstrip(" ") if isinstance(value, str) else value
@@ -347,11 +495,15 @@ def psycopg2_errors() -> tuple[type[BaseException], ...]:
 
 
 def write_subset(
-    engine: Engine, plan: LoadPlan, batches_for: Callable[[str], Iterable[MaskedBatch]]
+    engine: Engine,
+    plan: LoadPlan,
+    batches_for: Callable[[str], Iterable[MaskedBatch]],
+    *,
+    triggers: str = "auto",
 ) -> LoadResult:
     """Load every table of the plan in one transaction (used by snapshot restore)."""
     with target_transaction(engine) as conn:
-        loader = Loader(conn, plan)
+        loader = Loader(conn, plan, triggers=triggers)
         for table in plan.order:
             for batch in batches_for(table):
                 loader.write(batch)

@@ -153,31 +153,47 @@ class MaskingEngine:
     def mask_batch(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> MaskedBatch:
         """Mask rows of one table (columns in the given order); refuses any column without a decision."""
         plan = self._plan(table, tuple(columns))
-        out_rows: list[tuple[Any, ...]] = []
+        if not plan.steps and not plan.templates:  # every column kept as is
+            return _seal(table, columns, [tuple(row) for row in rows])
+        if not rows:
+            return _seal(table, columns, [])
+        # Column by column: each rule runs over its whole column (per-column state, so the same values).
+        cells: list[Sequence[Any]] = list(zip(*rows, strict=True))
         step: _Step | _TemplateStep | None = None
         try:
-            for row in rows:
-                out = list(row)
-                for step in plan.steps:
-                    value = row[step.index]
-                    if value is None and not step.masks_null:
-                        continue
-                    if step.unique:
-                        out[step.index] = self._unique_value(table, step, value, 0)
-                        continue
-                    chosen = step.chosen
-                    masked = step.masker(value, chosen.get(value, 0) if chosen else 0)
-                    if step.max_length is not None and type(masked) is str and len(masked) > step.max_length:
-                        masked = masked[: step.max_length]
-                    out[step.index] = masked
-                for step in plan.templates:
-                    if row[step.index] is not None:
-                        out[step.index] = self._format(step, {f: out[i] for f, i in step.fields})
-                out_rows.append(tuple(out))
+            for step in plan.steps:
+                cells[step.index] = self._mask_column(table, step, cells[step.index])
+            for step in plan.templates:
+                originals = [row[step.index] for row in rows]
+                fields = [(f, cells[i]) for f, i in step.fields]
+                cells[step.index] = [
+                    None if original is None else self._format(step, {f: col[n] for f, col in fields})
+                    for n, original in enumerate(originals)
+                ]
         except StrategyValueError as exc:
             assert step is not None
             raise RuleError(f"{step.rule.where}: {table}.{step.column}: {exc}") from None
+        out_rows = list(zip(*cells, strict=True))
         return _seal(table, columns, out_rows)
+
+    def _mask_column(self, table: str, step: _Step, values: Sequence[Any]) -> list[Any]:
+        keep_null = not step.masks_null
+        if step.unique:
+            return [
+                None if value is None and keep_null else self._unique_value(table, step, value, 0)
+                for value in values
+            ]
+        masker, chosen, limit = step.masker, step.chosen, step.max_length
+        if chosen:
+            out = [
+                None if value is None and keep_null else masker(value, chosen.get(value, 0))
+                for value in values
+            ]
+        else:
+            out = [None if value is None and keep_null else masker(value, 0) for value in values]
+        if limit is not None:
+            out = [v[:limit] if type(v) is str and len(v) > limit else v for v in out]
+        return out
 
     def mask_value(
         self, table: str, column: str, columns: Sequence[str], original_row: tuple[Any, ...], attempt: int = 0

@@ -26,7 +26,7 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -292,6 +292,38 @@ def encoder(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:
             ) from None
 
     return encode
+
+
+_NONE = type(None)
+_PLAIN_TYPES: dict[str, frozenset[type]] = {
+    "int": frozenset({int, _NONE}),
+    "text": frozenset({str, _NONE}),
+}
+# Codecs whose value -> JSON is one method call for values of exactly these types (the same text as `enc`).
+_SIMPLE: dict[str, tuple[frozenset[type], Callable[[Any], Any]]] = {
+    "decimal": (frozenset({Decimal, _NONE}), Decimal.__str__),
+    "datetime": (frozenset({dt.datetime, _NONE}), dt.datetime.isoformat),
+    "date": (frozenset({dt.date, _NONE}), dt.date.isoformat),
+    "time": (frozenset({dt.time, _NONE}), dt.time.isoformat),
+}
+
+
+def encode_column(values: Sequence[Any], codec: str, enc: Callable[[Any], Any]) -> list[Any]:
+    """`enc` applied to a whole column; columns of plain ints (JSON-safe) or plain text pass unchanged, and
+    columns of exactly-typed decimals and dates take one method per value."""
+    kinds = set(map(type, values))
+    plain = _PLAIN_TYPES.get(codec)
+    if plain is not None and kinds <= plain:
+        if codec != "int":
+            return list(values)
+        numbers = [v for v in values if v is not None]
+        if not numbers or (max(numbers) < _SAFE_INT and min(numbers) > -_SAFE_INT):
+            return list(values)
+    simple = _SIMPLE.get(codec)
+    if simple is not None and kinds <= simple[0]:
+        method = simple[1]
+        return [None if v is None else method(v) for v in values]
+    return [enc(v) for v in values]
 
 
 def decoder(spec: dict[str, Any], where: str) -> Callable[[Any], Any]:

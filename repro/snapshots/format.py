@@ -25,7 +25,7 @@ from repro import __version__
 from repro.errors import ReproError, SnapshotError
 from repro.masking.batch import MaskedBatch
 from repro.schema import ForeignKey, generic_type_name
-from repro.snapshots.codec import codec_for_type, encoder
+from repro.snapshots.codec import codec_for_type, encode_column, encoder
 from repro.snapshots.manifest import (
     MANIFEST,
     MANIFEST_DIGEST,
@@ -47,6 +47,30 @@ __all__ = ["ColumnEntry", "Manifest", "SnapshotMeta", "SnapshotWriter", "TableEn
 
 # zlib level 5: most of level 9's ratio on JSON lines at about half the CPU time.
 COMPRESS_LEVEL = 5
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]  # JSON string, non-ASCII as is
+
+
+def _line_template(names: Sequence[str]) -> str:
+    """`{"a":%s,"b":%s}` for the columns: a line is one %-format of the row's JSON texts."""
+    return "{" + ",".join(_quote(n).replace("%", "%%") + ":%s" for n in names) + "}"
+
+
+def _json_texts(values: Sequence[Any]) -> list[str]:
+    """Each JSON value of a column as compact JSON text, exactly as `json.dumps` with the writer's settings
+    spells it (whole columns of ints or strings take one C-level map)."""
+    kinds = set(map(type, values))
+    if kinds <= _INTS:
+        return ["null" if v is None else int.__repr__(v) for v in values]
+    if kinds <= _STRS:
+        return ["null" if v is None else _quote(v) for v in values]
+    return [_dumps(v) for v in values]
+
+
+_INTS = frozenset({int, type(None)})
+_STRS = frozenset({str, type(None)})
 
 
 @dataclass
@@ -142,22 +166,32 @@ class SnapshotWriter:
             raise SnapshotError(
                 f"snapshot {self._id}: batch columns of '{batch.table}' differ from the declared ones"
             )
-        positions = [batch.columns.index(name) for name in expected]
-        encoders = open_table.encoders
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-        plan = list(zip(expected, positions, encoders, strict=True))
-        lines = [dumps({name: enc(row[pos]) for name, pos, enc in plan}) for row in batch.rows]
-        if lines:  # one compressed write per batch, not two per row
-            open_table.gz.write(("\n".join(lines) + "\n").encode())
+        if not batch.rows:
+            return
+        by_name = dict(zip(batch.columns, zip(*batch.rows, strict=True), strict=True))
+        encoded = [
+            encode_column(by_name[c.name], c.codec["codec"], enc)
+            for c, enc in zip(open_table.columns, open_table.encoders, strict=True)
+        ]
+        line = _line_template(expected)
+        lines = [line % row for row in zip(*map(_json_texts, encoded), strict=True)]
+        # One compressed write per batch, not two per row.
+        open_table.gz.write(("\n".join(lines) + "\n").encode())
         open_table.rows += len(batch.rows)
 
-    def commit(self) -> Manifest:
-        """Close the data files, write the manifest with their checksums, and publish the snapshot."""
+    def commit(self, *, order: Sequence[str] = (), schema_fingerprint: str | None = None) -> Manifest:
+        """Close the data files, write the manifest with their checksums, and publish the snapshot.
+
+        `order` lists tables in the order the manifest should give them (others follow as added);
+        `schema_fingerprint` replaces the one of the meta (known only once the copy's tables are).
+        """
         self._require_open()
         try:
             staged = self._staging()
             entries = []
-            for t in self._tables.values():
+            rank = {name: i for i, name in enumerate(order)}
+            tables = sorted(self._tables.values(), key=lambda t: rank.get(t.name, len(rank)))
+            for t in tables:
                 t.gz.close()
                 t.raw.close()
                 sha, size = _file_digest(staged / t.file)
@@ -171,7 +205,7 @@ class SnapshotWriter:
                 created_at=self._now,
                 created_by=meta.created_by,
                 source_dialect=meta.source_dialect,
-                schema_fingerprint=meta.schema_fingerprint,
+                schema_fingerprint=schema_fingerprint or meta.schema_fingerprint,
                 root_table=meta.root_table,
                 root_key=meta.root_key,
                 root_value=meta.root_value,

@@ -294,7 +294,7 @@ def restore_snapshot(
         def batches_for(table: str) -> Iterator[MaskedBatch]:
             return reader.iter_batches(table, batch_size, adapt_to=graph.tables[table].table)
 
-        result = write_subset(engine, plan, batches_for)
+        result = write_subset(engine, plan, batches_for, triggers=settings.load_triggers)
         rows = {t: result.rows.get(t, 0) for t in plan.order}
         return RestoreResult(snapshot_id, redact_url(target_url), rows, created)
     finally:

@@ -129,14 +129,11 @@ def _raw_fetcher(
     sql = str(compiled)
     active: list[tuple[int, Callable[[Any], Any]]] | None = None  # from the first cursor's type codes
 
-    def bind(value: Any) -> Any:
-        return str(value) if isinstance(value, uuid.UUID) else value
-
     def fetch(keys: list[Any]) -> list[tuple[Any, ...]]:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         nonlocal active
         try:
-            cursor.execute(sql, {"keys": [bind(k) for k in keys]})
+            cursor.execute(sql, {"keys": _array_param(keys)})
             rows: list[tuple[Any, ...]] = list(cursor.fetchall())
             if active is None:
                 processors = [
@@ -159,6 +156,20 @@ def _raw_fetcher(
     return fetch
 
 
+def _array_param(keys: list[Any]) -> Any:
+    """Keys as psycopg2 sends them in an array: integers as one array literal (no per-item adaptation),
+    UUIDs as text."""
+    kinds = set(map(type, keys))
+    if kinds == {int}:
+        return "{" + ",".join(map(str, keys)) + "}"
+    if uuid.UUID in kinds:
+        return [str(k) if isinstance(k, uuid.UUID) else k for k in keys]
+    return keys
+
+
+StatementCache = dict[tuple[Any, ...], Callable[[list[Any]], list[tuple[Any, ...]]]]
+
+
 def fetch_by(
     conn: Connection,
     table: sa.Table,
@@ -167,14 +178,21 @@ def fetch_by(
     values: Iterable[tuple[Any, ...]],
     chunk: int = LOOKUP_CHUNK,
     order_by: Sequence[str] = (),
+    cache: StatementCache | None = None,
 ) -> Iterator[Sequence[Any]]:
     """Rows of `table` whose `match_columns` equal one of `values`: a few hundred keys per query, or on
-    Postgres thousands at once through one array parameter."""
+    Postgres thousands at once through one array parameter (its compiled statement kept in `cache`)."""
     pending = list(values)
     cols = [table.c[c] for c in select_columns]
-    any_stmt = _any_array_statement(conn, table, cols, match_columns, order_by)
-    if any_stmt is not None:
-        fetch = _raw_fetcher(conn, any_stmt, cols)
+    cache_key = (table.fullname, tuple(select_columns), tuple(match_columns), tuple(order_by))
+    fetch = cache.get(cache_key) if cache is not None else None
+    if fetch is None:
+        any_stmt = _any_array_statement(conn, table, cols, match_columns, order_by)
+        if any_stmt is not None:
+            fetch = _raw_fetcher(conn, any_stmt, cols)
+            if cache is not None:
+                cache[cache_key] = fetch
+    if fetch is not None:
         for start in range(0, len(pending), ARRAY_CHUNK):
             keys = [v[0] for v in pending[start : start + ARRAY_CHUNK]]
             yield from fetch(keys)
@@ -187,6 +205,9 @@ def fetch_by(
         yield from conn.execute(stmt).fetchall()
 
 
+RowSink = Callable[[str, tuple[str, ...], list[tuple[Any, ...]]], None]
+
+
 class _Collector:
     def __init__(
         self,
@@ -195,6 +216,8 @@ class _Collector:
         plan: SubsetPlan,
         max_rows: int,
         progress: Callable[[str], None] | None,
+        sink: RowSink | None = None,
+        batch_size: int = 5000,
     ) -> None:
         self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
         self.progress = progress
@@ -202,24 +225,49 @@ class _Collector:
             t: TableRows(t, graph.table(t).primary_key, tracked_columns(graph, plan, t)) for t in plan.tables
         }
         self.edge_rows: dict[str, int] = {}
+        self.sink = sink
+        self.batch_size = batch_size
+        self.streamed = streamed_tables(graph, plan) if sink is not None else set()
+        self.statements: StatementCache = {}
 
     def add(
-        self, table: str, rows: Iterable[Sequence[Any]], *, down: bool, via: str
+        self,
+        table: str,
+        rows: Iterable[Sequence[Any]],
+        *,
+        down: bool,
+        via: str,
+        full_columns: tuple[str, ...] | None = None,
     ) -> tuple[set[Key], set[Key]]:
-        """Add rows; returns (keys new to the subset, keys that newly count as reached downward)."""
+        """Add rows; returns (keys new to the subset, keys that newly count as reached downward).
+
+        Rows hold the tracked columns, or with `full_columns` every column: then the rows new to the subset
+        go to the sink, and only their tracked columns are kept.
+        """
         tr = self.tables[table]
-        new, new_down = set(), set()
-        key_of = tr.projector(tr.pk) if tr.pk else row_identity
         stored, down_keys = tr.rows, tr.down
-        for raw in rows:
-            row = tuple(raw)
-            key = key_of(row)
+        full_rows = list(map(tuple, rows))
+        if full_columns is not None and full_columns != tr.tracked:
+            tracked_rows = list(map(_tuple_of(full_columns, tr.tracked), full_rows))
+        else:
+            tracked_rows = full_rows
+        keys = _keys_of(tr, tracked_rows)
+        new: set[Key] = set()
+        new_full: list[tuple[Any, ...]] = []
+        for key, row, full in zip(keys, tracked_rows, full_rows, strict=True):
             if key not in stored:
                 stored[key] = row
                 new.add(key)
-            if down and key not in down_keys:
-                down_keys.add(key)
-                new_down.add(key)
+                new_full.append(full)
+        if full_columns is None:
+            new_full = []
+        new_down: set[Key] = set()
+        if down:
+            new_down = set(keys) - down_keys
+            down_keys |= new_down
+        if new_full:
+            assert full_columns is not None
+            self._emit(table, full_columns, new_full)
         if new:
             self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
             total = sum(len(t.rows) for t in self.tables.values())
@@ -236,30 +284,64 @@ class _Collector:
         dst = self.tables[edge.target_table]
         src_cols = fk.ref_columns if edge.direction == "child" else fk.columns
         dst_cols = fk.columns if edge.direction == "child" else fk.ref_columns
-        project = src.projector(src_cols)
-        stored = src.rows
-        values = {project(stored[k]) for k in keys}
-        values = {v for v in values if None not in v}
+        src_rows = map(src.rows.__getitem__, keys)
+        if len(src_cols) == 1:  # bare values, made 1-tuples once distinct
+            bare = set(map(operator.itemgetter(src.tracked.index(src_cols[0])), src_rows))
+            bare.discard(None)
+            values = set(zip(bare))
+        else:
+            values = {v for v in map(src.projector(src_cols), src_rows) if None not in v}
         if edge.direction == "parent" and dst.pk and tuple(dst_cols) == dst.pk:
-            values = {v for v in values if v not in dst.rows}  # parents already collected need no query
+            values -= dst.rows.keys()  # parents already collected need no query
         if not values:
             return set(), set()
-        table = self.graph.table(dst.table).table
-        rows = fetch_by(self.conn, table, dst.tracked, dst_cols, sorted_keys(values))
+        info = self.graph.table(dst.table)
         down = edge.direction == "child"
-        result = self.add(dst.table, rows, down=down, via=fk.label)
+        keys_in = sorted_keys(values)
+        if dst.table not in self.streamed:
+            rows = fetch_by(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
+            result = self.add(dst.table, rows, down=down, via=fk.label)
+        elif down and dst.rows and dst.pk:
+            # Rows of this table were collected already: most may be known, so look up keys first and
+            # read whole rows only for the new ones.
+            rows = fetch_by(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
+            result = self.add(dst.table, rows, down=down, via=fk.label)
+            if result[0]:
+                columns = tuple(info.columns)
+                full = fetch_by(
+                    self.conn, info.table, columns, dst.pk, sorted_keys(result[0]), cache=self.statements
+                )
+                self._emit(dst.table, columns, [tuple(r) for r in full])
+        else:
+            columns = tuple(info.columns)
+            rows = fetch_by(self.conn, info.table, columns, dst_cols, keys_in, cache=self.statements)
+            result = self.add(dst.table, rows, down=down, via=fk.label, full_columns=columns)
         if self.progress is not None:
             self.progress(dst.table)
         return result
 
+    def _emit(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        assert self.sink is not None
+        for start in range(0, len(rows), self.batch_size):
+            self.sink(table, columns, rows[start : start + self.batch_size])
+
     def run(self, root_value: Any) -> Subset:
         plan = self.plan
         root = self.tables[plan.root_table]
-        table = self.graph.table(plan.root_table).table
-        rows = list(fetch_by(self.conn, table, root.tracked, [plan.root_key], [(root_value,)]))
+        info = self.graph.table(plan.root_table)
+        columns = tuple(info.columns) if plan.root_table in self.streamed else None
+        rows = list(
+            fetch_by(self.conn, info.table, columns or root.tracked, [plan.root_key], [(root_value,)])
+        )
         if not rows:
             raise NotFoundError(f"no row in {plan.root_table} with {plan.root_key} = {root_value!r}")
-        new, new_down = self.add(plan.root_table, rows, down=True, via=f"{plan.root_table}.{plan.root_key}")
+        new, new_down = self.add(
+            plan.root_table,
+            rows,
+            down=True,
+            via=f"{plan.root_table}.{plan.root_key}",
+            full_columns=columns,
+        )
         pending_any: dict[str, set[Key]] = {plan.root_table: new}
         pending_down: dict[str, set[Key]] = {plan.root_table: new_down}
         while pending_any or pending_down:
@@ -279,6 +361,25 @@ class _Collector:
                 if new_down:
                     pending_down.setdefault(edge.target_table, set()).update(new_down)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
+
+
+def _tuple_of(columns: Sequence[str], wanted: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """row (in `columns` order) -> the tuple of its `wanted` values."""
+    positions = [list(columns).index(c) for c in wanted]
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda row: (row[i],)
+    getter = operator.itemgetter(*positions)
+    return getter  # type: ignore[return-value]
+
+
+def _keys_of(tr: TableRows, rows: list[tuple[Any, ...]]) -> list[Key]:
+    """The key of each row (rows hold the table's tracked columns)."""
+    if not tr.pk:
+        return list(map(row_identity, rows))
+    if len(tr.pk) == 1:
+        return list(zip(map(operator.itemgetter(tr.tracked.index(tr.pk[0])), rows)))
+    return list(map(tr.projector(tr.pk), rows))
 
 
 def row_identity(row: tuple[Any, ...]) -> Key:
@@ -307,9 +408,23 @@ def collect_subset(
     *,
     max_rows: int,
     progress: Callable[[str], None] | None = None,
+    sink: RowSink | None = None,
+    batch_size: int = 5000,
 ) -> Subset:
-    """Walk the plan's edges from the root row and return every collected row's keys."""
-    return _Collector(conn, graph, plan, max_rows, progress).run(root_value)
+    """Walk the plan's edges from the root row and return every collected row's keys.
+
+    With a `sink`, the whole rows of the `streamed_tables` are read during the walk and handed to it as
+    they are first found (in batches of at most `batch_size`), so they need no second read; the other
+    tables' rows are read afterwards with `iter_rows`.
+    """
+    return _Collector(conn, graph, plan, max_rows, progress, sink, batch_size).run(root_value)
+
+
+def streamed_tables(graph: SchemaGraph, plan: SubsetPlan) -> set[str]:
+    """Tables whose rows can be handed on as soon as they are found: all but those with a skipped nullable
+    foreign key, whose value depends on whether the referenced row ends up in the copy (see `iter_rows`)."""
+    held = {fk.table for fk in plan.skipped if fk.nullable}
+    return {t for t in plan.tables if t not in held}
 
 
 def detached_references(
