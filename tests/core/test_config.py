@@ -76,6 +76,9 @@ def test_explicit_missing_file(tmp_path: Path) -> None:
         ("source: [1, 2\n", r"repro.yaml:\d+: malformed YAML"),
         ("source: a\nsource: b\n", r"repro.yaml:2: duplicate key 'source'"),
         ("- just\n- a list\n", r"repro.yaml:1: expected a mapping at the top level"),
+        ("load:\n  triggers: off\n", r"repro.yaml:2: key 'load.triggers': expected a string"),
+        ("load:\n  triggers: never\n", r"repro.yaml:2: key 'load.triggers': expected auto or keep"),
+        ("load:\n  fast: true\n", r"repro.yaml:2: unknown key 'fast' in load"),
     ],
 )
 def test_validation_errors_name_file_line_key(tmp_path: Path, text: str, message: str) -> None:
@@ -94,3 +97,8 @@ def test_urls_are_redacted() -> None:
     assert redact_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert "secret" not in redact_text("could not connect to mysql+pymysql://root:secret@h/db: refused")
     assert redact_url("sqlite:///demo/production.db") == "sqlite:///demo/production.db"
+
+
+def test_load_triggers(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "source: x\n"), env={}).load_triggers == "auto"
+    assert load_settings(write(tmp_path, "load:\n  triggers: keep\n"), env={}).load_triggers == "keep"

@@ -1,0 +1,199 @@
+"""The two ways copy-user loads Postgres staging give the same result.
+
+With `load.triggers: auto` (the default) and a role that may set session_replication_role, rows are loaded as
+the walk finds them, without per-row foreign-key triggers, and every reference is verified once at the end.
+With `load.triggers: keep`, or a role that may not, rows are read again table by table, parents first, with
+the triggers on. Both must leave the same rows, the same snapshot, and refuse the same broken references.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dbtools import demo_settings, dump_database, expected_closure, table_keys
+
+from repro.config import Settings, SubsetSettings
+from repro.copy import copy_user
+from repro.db import create_engine
+from repro.demo import build_demo_database
+from repro.errors import DatabaseError, ReproError
+from repro.load import Loader, LoadPlan, target_transaction
+from repro.masking.engine import MaskingEngine
+from repro.schema import reflect
+from repro.snapshots.format import SnapshotWriter
+from repro.snapshots.restore import open_snapshot
+from repro.snapshots.store import open_store
+
+VIRTUAL = [("audit_log", ("actor_id",), "users", ("id",))]
+SKIP = {("audit_log", ("reviewer_id",))}
+
+
+@pytest.fixture
+def pg_source(new_database: Any) -> str:
+    url = new_database("postgresql", "prod")
+    build_demo_database(url, seed=42, users=60)
+    return url
+
+
+def _owner_of_cycle(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT min(owner_id) FROM organizations").scalar()
+    engine.dispose()
+    return int(value)
+
+
+def _snapshot_rows(settings: Settings, snapshot_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    reader = open_snapshot(open_store(settings.snapshots), snapshot_id)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for entry in reader.manifest.tables:
+        rows = [r for b in reader.iter_batches(entry.name, 1000) for r in b.rows]
+        out[entry.name] = sorted(rows, key=repr)
+    return out
+
+
+@pytest.mark.parametrize("who", ["customer", "org-owner"])
+def test_loading_without_triggers_gives_what_loading_with_them_gives(
+    who: str, pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str
+) -> None:
+    user = 7 if who == "customer" else _owner_of_cycle(pg_source)
+    results = {}
+    for triggers in ("auto", "keep"):
+        target = new_database("postgresql", f"stg_{triggers}")
+        settings = dataclasses.replace(
+            demo_settings(pg_source, target, tmp_path / triggers), load_triggers=triggers
+        )
+        result = copy_user(settings, user, create_schema=True)
+        assert result.snapshot_id is not None
+        results[triggers] = (
+            dump_database(target),
+            result.rows,
+            result.plan.load_order,
+            _snapshot_rows(settings, result.snapshot_id),
+            [
+                t.name
+                for t in open_snapshot(open_store(settings.snapshots), result.snapshot_id).manifest.tables
+            ],
+        )
+        assert table_keys(target) == expected_closure(pg_source, "users", "id", user, VIRTUAL, SKIP)
+    auto, keep = results["auto"], results["keep"]
+    assert auto[0] == keep[0]  # staging, row for row
+    assert auto[1] == keep[1]  # counts
+    assert auto[3] == keep[3]  # snapshot rows
+    assert auto[4] == keep[4] == [t for t in auto[2] if auto[1][t]]  # manifest in load order
+
+
+@pytest.mark.parametrize(("triggers", "checked_at_end"), [("auto", True), ("keep", False)])
+def test_the_loader_turns_triggers_off_only_when_asked_and_allowed(
+    triggers: str, checked_at_end: bool, new_database: Any
+) -> None:
+    target = new_database("postgresql", "stg")
+    engine = create_engine(target)
+    try:
+        with target_transaction(engine) as conn:
+            loader = Loader(conn, LoadPlan(reflect(conn), []), triggers=triggers)
+            assert (loader.references is not None) is checked_at_end
+            role = conn.exec_driver_sql("SHOW session_replication_role").scalar()
+            assert role == ("replica" if checked_at_end else "origin")
+    finally:
+        engine.dispose()
+
+
+def test_a_role_that_may_not_turn_triggers_off_loads_with_them(
+    pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str
+) -> None:
+    target = new_database("postgresql", "stg")
+    role = f"repro_stg_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(target, isolation_level="AUTOCOMMIT")
+    dbname = sa.make_url(target).database
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"ALTER DATABASE {dbname} OWNER TO {role}")
+        conn.exec_driver_sql(f"ALTER SCHEMA public OWNER TO {role}")
+    admin.dispose()
+    try:
+        as_role = sa.make_url(target).set(username=role).render_as_string(hide_password=False)
+        settings = demo_settings(pg_source, as_role, tmp_path)
+        user = _owner_of_cycle(pg_source)  # the organizations <-> users cycle needs the NULL-then-UPDATE path
+        copy_user(settings, user, create_schema=True)
+        assert table_keys(target) == expected_closure(pg_source, "users", "id", user, VIRTUAL, SKIP)
+    finally:
+        admin = sa.create_engine(target, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql("ALTER SCHEMA public OWNER TO pg_database_owner")
+            conn.exec_driver_sql(f"ALTER DATABASE {dbname} OWNER TO postgres")
+            conn.exec_driver_sql(f"REASSIGN OWNED BY {role} TO postgres")
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+
+
+def _skipping_products(settings: Settings) -> Settings:
+    subset = dataclasses.replace(settings.subset, skip=(*settings.subset.skip, "order_items.product_id"))
+    assert isinstance(subset, SubsetSettings)
+    return dataclasses.replace(settings, subset=subset)
+
+
+@pytest.mark.parametrize("triggers", ["auto", "keep"])
+def test_a_reference_to_a_row_staging_lacks_is_refused(
+    triggers: str, pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str
+) -> None:
+    """order_items.product_id is skipped but NOT NULL: its products must already be on staging."""
+    target = new_database("postgresql", "stg")
+    settings = dataclasses.replace(demo_settings(pg_source, target, tmp_path), load_triggers=triggers)
+    copy_user(settings, 1, create_schema=True)  # the schema, and user 1's rows
+    before = dump_database(target)
+    with pytest.raises(DatabaseError, match=r"^writing order_items to staging failed: .*product"):
+        copy_user(_skipping_products(settings), 7)
+    assert dump_database(target) == before
+    copy_user(settings, 7)  # now user 7's products are there ...
+    copy_user(_skipping_products(settings), 7)  # ... and the skipped references find them
+
+
+def test_an_error_in_the_snapshot_thread_stops_the_copy(
+    pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = new_database("postgresql", "stg")
+    settings = demo_settings(pg_source, target, tmp_path)
+    copy_user(settings, 1, create_schema=True)
+    before = dump_database(target)
+    manifests = sorted(p.name for p in (tmp_path / "snapshots").rglob("manifest.json"))
+    calls = {"n": 0}
+    original = SnapshotWriter.write
+
+    def failing_write(self: SnapshotWriter, batch: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ReproError("disk full (injected)")
+        original(self, batch)
+
+    monkeypatch.setattr(SnapshotWriter, "write", failing_write)
+    with pytest.raises(ReproError, match=r"^disk full \(injected\)$"):
+        copy_user(settings, 7)
+    assert dump_database(target) == before
+    assert sorted(p.name for p in (tmp_path / "snapshots").rglob("manifest.json")) == manifests
+
+
+def test_an_error_in_the_masking_thread_stops_the_copy(
+    pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = new_database("postgresql", "stg")
+    settings = demo_settings(pg_source, target, tmp_path)
+    copy_user(settings, 1, create_schema=True)
+    before = dump_database(target)
+    original = MaskingEngine.mask_batch
+
+    def failing_mask(self: MaskingEngine, table: str, columns: Any, rows: Any) -> Any:
+        if table == "payments":
+            raise ReproError("masking failed (injected)")
+        return original(self, table, columns, rows)
+
+    monkeypatch.setattr(MaskingEngine, "mask_batch", failing_mask)
+    with pytest.raises(ReproError, match=r"^masking failed \(injected\)$"):
+        copy_user(settings, 7)
+    assert dump_database(target) == before
