@@ -281,7 +281,12 @@ class _CopyJob:
         writer = self.writer
         try:
             with target_transaction(target) as tconn:
-                loader = Loader(tconn, LoadPlan(self.target_graph, []), triggers=self.settings.load_triggers)
+                loader = Loader(
+                    tconn,
+                    LoadPlan(self.target_graph, []),
+                    triggers=self.settings.load_triggers,
+                    tables=self.plan.tables,
+                )
                 report = self._stream(tconn, loader)
                 load_result = loader.finish()
                 if writer is not None:  # the snapshot is complete before staging commits

@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql as mysql_dialect
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
 from repro.db import connect, describe_db_error, dialect_name
@@ -136,8 +133,15 @@ class Loader:
     """
 
     def __init__(
-        self, conn: Connection, plan: LoadPlan, *, use_fast_path: bool = True, triggers: str = "auto"
+        self,
+        conn: Connection,
+        plan: LoadPlan,
+        *,
+        use_fast_path: bool = True,
+        triggers: str = "auto",
+        tables: Iterable[str] | None = None,
     ) -> None:
+        """`tables`: every table this load may write (default: the plan's order)."""
         self.conn = conn
         self.plan = plan
         self.dialect = dialect_name(conn)
@@ -147,7 +151,8 @@ class Loader:
         self.use_fast_path = use_fast_path
         self.references: ReferenceCheck | None = None
         if self.dialect == "postgresql" and use_fast_path and triggers == "auto" and _replica_role(conn):
-            self.references = ReferenceCheck(conn, plan.graph)
+            written = sorted(set(tables if tables is not None else plan.order))
+            self.references = ReferenceCheck(conn, plan.graph, written)
 
     def write(self, batch: MaskedBatch) -> None:
         if not isinstance(batch, MaskedBatch):
@@ -238,7 +243,7 @@ class Loader:
         updates = [c for c in columns if c not in pk]
         stmt: Any
         if self.dialect in ("postgresql", "sqlite"):
-            insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+            insert = _dialect_module(self.dialect).insert
             stmt = insert(table)
             stmt = (
                 stmt.on_conflict_do_update(
@@ -249,7 +254,7 @@ class Loader:
             )
         elif self.dialect == "mysql":
             self._refuse_unique_takeover(table, pk, records)
-            stmt = mysql_dialect.insert(table)
+            stmt = _dialect_module("mysql").insert(table)
             first = updates[0] if updates else pk[0]
             stmt = stmt.on_duplicate_key_update(
                 {c: stmt.inserted[c] for c in updates} if updates else {first: table.c[first]}
@@ -307,9 +312,8 @@ class Loader:
         if value is None:
             return column.is_(None)
         if self.dialect == "postgresql" and isinstance(column.type, sa.JSON):
-            return sa.cast(column, pg_dialect.JSONB) == sa.cast(
-                sa.literal(value, column.type), pg_dialect.JSONB
-            )
+            jsonb = _dialect_module("postgresql").JSONB
+            return sa.cast(column, jsonb) == sa.cast(sa.literal(value, column.type), jsonb)
         return column == value
 
     def finish(self) -> LoadResult:
@@ -361,6 +365,13 @@ class Loader:
             )
 
 
+def _dialect_module(name: str) -> Any:
+    """SQLAlchemy's dialect package, imported when first needed (each costs start-up time)."""
+    import importlib
+
+    return importlib.import_module(f"sqlalchemy.dialects.{name}")
+
+
 def _replica_role(conn: Connection) -> bool:
     """Turn per-row triggers off for this transaction if the role may (superuser, or granted SET)."""
     conn.exec_driver_sql("SAVEPOINT repro_replica")
@@ -382,26 +393,45 @@ class ReferenceCheck:
     a referenced value of a row that other staging rows point at.
     """
 
-    def __init__(self, conn: Connection, graph: SchemaGraph) -> None:
+    def __init__(self, conn: Connection, graph: SchemaGraph, tables: Sequence[str]) -> None:
         self.conn = conn
         self.graph = graph
+        self.tables = [t for t in tables if t in graph.tables]
         self.refs: dict[ForeignKey, set[Any]] = {}  # values (tuples for composite keys) per foreign key
         self.keys: dict[tuple[str, tuple[str, ...]], set[Any]] = {}  # written values of referenced columns
         self._getters: dict[tuple[str, tuple[str, ...]], list[tuple[Any, Any]]] = {}
+        self._fresh: set[str] | None = None
+
+    def fresh(self) -> set[str]:
+        """Tables that held no row before this load: all their rows are the load's own (one query)."""
+        if self._fresh is None:
+            self._fresh = set()
+            if self.tables:
+                parts = [
+                    sa.select(sa.literal(name).label("t")).where(~sa.exists().select_from(info.table))
+                    for name in self.tables
+                    for info in (self.graph.table(name),)
+                ]
+                self._fresh = {row[0] for row in self.conn.execute(sa.union_all(*parts))}
+        return self._fresh
 
     def record(self, batch: MaskedBatch) -> None:
         for target, values_of in self._plan(batch):
             target.update(values_of(batch.rows))
 
     def _plan(self, batch: MaskedBatch) -> list[tuple[Any, Any]]:
+        """What to remember of this batch: references of tables that had rows (the others are checked on
+        the server at the end), and the referenced values those references may point at."""
         cache_key = (batch.table, batch.columns)
         if cache_key not in self._getters:
+            fresh = self.fresh()
             plan: list[tuple[Any, Any]] = []
             for fk in self.graph.parents_of(batch.table):
-                if not fk.virtual and all(c in batch.columns for c in fk.columns):
-                    plan.append((self.refs.setdefault(fk, set()), _tuple_getter(batch.columns, fk.columns)))
+                if fk.virtual or batch.table in fresh or not all(c in batch.columns for c in fk.columns):
+                    continue
+                plan.append((self.refs.setdefault(fk, set()), _tuple_getter(batch.columns, fk.columns)))
             for fk in self.graph.children_of(batch.table):
-                if fk.virtual or not all(c in batch.columns for c in fk.ref_columns):
+                if fk.virtual or fk.table in fresh or not all(c in batch.columns for c in fk.ref_columns):
                     continue
                 target = self.keys.setdefault((batch.table, fk.ref_columns), set())
                 if all(t is not target for t, _ in plan):
@@ -410,6 +440,10 @@ class ReferenceCheck:
         return self._getters[cache_key]
 
     def verify(self) -> None:
+        fresh = self.fresh()
+        for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label):
+            if not fk.virtual and fk.table in fresh and fk.table in self._written_tables():
+                self._check_whole_table(fk, changed_parent=False)
         for fk, refs in sorted(self.refs.items(), key=lambda item: item[0].label):
             written = self.keys.get((fk.ref_table, fk.ref_columns), set())
             if len(fk.columns) == 1:  # values are kept bare for single-column keys
@@ -419,17 +453,24 @@ class ReferenceCheck:
             if missing:
                 missing -= self._on_staging(fk, missing)
             if missing:
-                example = ", ".join(map(str, sorted(missing, key=str)[0]))
-                raise DatabaseError(
-                    f"writing {fk.table} to staging failed: {len(missing)} value(s) of {fk.label} point at no"
-                    f" {fk.ref_table} row (e.g. {example})"
-                )
+                self._refuse(fk, len(missing), sorted(missing, key=str)[0])
+        written_tables = self._written_tables()
         for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label):
             info = self.graph.tables.get(fk.ref_table)
             if fk.virtual or info is None or fk.ref_columns == info.primary_key:
                 continue
-            if (fk.ref_table, fk.ref_columns) in self.keys:
-                self._check_whole_table(fk)
+            if fk.ref_table in written_tables and fk.table not in fresh:
+                self._check_whole_table(fk, changed_parent=True)
+
+    def _written_tables(self) -> set[str]:
+        return {table for table, _ in self._getters}
+
+    def _refuse(self, fk: ForeignKey, count: int | None, example: tuple[Any, ...]) -> None:
+        many = f"{count} value(s)" if count is not None else "values"
+        raise DatabaseError(
+            f"writing {fk.table} to staging failed: {many} of {fk.label} point at no"
+            f" {fk.ref_table} row (e.g. {', '.join(map(str, example))})"
+        )
 
     def _on_staging(self, fk: ForeignKey, values: set[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
         table = self.graph.table(fk.ref_table).table
@@ -442,12 +483,12 @@ class ReferenceCheck:
             found.update(tuple(r) for r in self.conn.execute(sa.select(*cols).where(match)))
         return found
 
-    def _check_whole_table(self, fk: ForeignKey) -> None:
+    def _check_whole_table(self, fk: ForeignKey, *, changed_parent: bool) -> None:
+        """No row of fk.table may reference a missing fk.ref_table row (one anti-join on the server)."""
         child = self.graph.table(fk.table).table
         parent = self.graph.table(fk.ref_table).table.alias("p")
         stmt = (
-            sa.select(sa.literal(1))
-            .select_from(child)
+            sa.select(*(child.c[c] for c in fk.columns))
             .where(*(child.c[c].is_not(None) for c in fk.columns))
             .where(
                 ~sa.exists().where(
@@ -456,11 +497,15 @@ class ReferenceCheck:
             )
             .limit(1)
         )
-        if self.conn.execute(stmt).first() is not None:
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            return
+        if changed_parent:
             raise DatabaseError(
                 f"writing {fk.ref_table} to staging failed: staging rows of {fk.table} point at"
                 f" {fk.ref_table} values this copy changed ({fk.label})"
             )
+        self._refuse(fk, None, tuple(row))
 
 
 def _tuple_getter(

@@ -7,6 +7,7 @@ columns foreign keys point at), so memory grows with the number of keys, not wit
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 import uuid
@@ -179,6 +180,7 @@ def fetch_by(
     chunk: int = LOOKUP_CHUNK,
     order_by: Sequence[str] = (),
     cache: StatementCache | None = None,
+    array_chunk: int = ARRAY_CHUNK,
 ) -> Iterator[Sequence[Any]]:
     """Rows of `table` whose `match_columns` equal one of `values`: a few hundred keys per query, or on
     Postgres thousands at once through one array parameter (its compiled statement kept in `cache`)."""
@@ -193,8 +195,8 @@ def fetch_by(
             if cache is not None:
                 cache[cache_key] = fetch
     if fetch is not None:
-        for start in range(0, len(pending), ARRAY_CHUNK):
-            keys = [v[0] for v in pending[start : start + ARRAY_CHUNK]]
+        for start in range(0, len(pending), array_chunk):
+            keys = [v[0] for v in pending[start : start + array_chunk]]
             yield from fetch(keys)
         return
     for start in range(0, len(pending), chunk):
@@ -246,28 +248,27 @@ class _Collector:
         """
         tr = self.tables[table]
         stored, down_keys = tr.rows, tr.down
-        full_rows = list(map(tuple, rows))
+        to_tracked = None
         if full_columns is not None and full_columns != tr.tracked:
-            tracked_rows = list(map(_tuple_of(full_columns, tr.tracked), full_rows))
-        else:
-            tracked_rows = full_rows
-        keys = _keys_of(tr, tracked_rows)
+            to_tracked = _tuple_of(full_columns, tr.tracked)
         new: set[Key] = set()
-        new_full: list[tuple[Any, ...]] = []
-        for key, row, full in zip(keys, tracked_rows, full_rows, strict=True):
-            if key not in stored:
-                stored[key] = row
-                new.add(key)
-                new_full.append(full)
-        if full_columns is None:
-            new_full = []
         new_down: set[Key] = set()
-        if down:
-            new_down = set(keys) - down_keys
-            down_keys |= new_down
-        if new_full:
-            assert full_columns is not None
-            self._emit(table, full_columns, new_full)
+        pending = iter(rows)
+        while part := list(map(tuple, itertools.islice(pending, self.batch_size))):
+            tracked_rows = part if to_tracked is None else list(map(to_tracked, part))
+            keys = _keys_of(tr, tracked_rows)
+            new_full: list[tuple[Any, ...]] = []
+            for key, row, full in zip(keys, tracked_rows, part, strict=True):
+                if key not in stored:
+                    stored[key] = row
+                    new.add(key)
+                    new_full.append(full)
+            if down:
+                reached = set(keys) - down_keys
+                down_keys |= reached
+                new_down |= reached
+            if full_columns is not None and new_full:
+                self._emit(table, full_columns, new_full)
         if new:
             self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
             total = sum(len(t.rows) for t in self.tables.values())
@@ -309,12 +310,27 @@ class _Collector:
             if result[0]:
                 columns = tuple(info.columns)
                 full = fetch_by(
-                    self.conn, info.table, columns, dst.pk, sorted_keys(result[0]), cache=self.statements
+                    self.conn,
+                    info.table,
+                    columns,
+                    dst.pk,
+                    sorted_keys(result[0]),
+                    cache=self.statements,
+                    array_chunk=self.batch_size,
                 )
                 self._emit(dst.table, columns, [tuple(r) for r in full])
         else:
             columns = tuple(info.columns)
-            rows = fetch_by(self.conn, info.table, columns, dst_cols, keys_in, cache=self.statements)
+            # Whole rows: as many keys per query as rows per batch, so a query's result stays small.
+            rows = fetch_by(
+                self.conn,
+                info.table,
+                columns,
+                dst_cols,
+                keys_in,
+                cache=self.statements,
+                array_chunk=self.batch_size,
+            )
             result = self.add(dst.table, rows, down=down, via=fk.label, full_columns=columns)
         if self.progress is not None:
             self.progress(dst.table)

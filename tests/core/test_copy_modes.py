@@ -20,7 +20,7 @@ from dbtools import demo_settings, dump_database, expected_closure, table_keys
 from repro.config import Settings, SubsetSettings
 from repro.copy import copy_user
 from repro.db import create_engine
-from repro.demo import build_demo_database
+from repro.demo import build_demo_database, demo_metadata
 from repro.errors import DatabaseError, ReproError
 from repro.load import Loader, LoadPlan, target_transaction
 from repro.masking.engine import MaskingEngine
@@ -139,14 +139,21 @@ def _skipping_products(settings: Settings) -> Settings:
     return dataclasses.replace(settings, subset=subset)
 
 
+@pytest.mark.parametrize("staging", ["empty", "with rows"])
 @pytest.mark.parametrize("triggers", ["auto", "keep"])
 def test_a_reference_to_a_row_staging_lacks_is_refused(
-    triggers: str, pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str
+    triggers: str, staging: str, pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str
 ) -> None:
-    """order_items.product_id is skipped but NOT NULL: its products must already be on staging."""
+    """order_items.product_id is skipped but NOT NULL: its products must already be on staging. On empty
+    tables the references are checked on the server at the end, on tables with rows from memory."""
     target = new_database("postgresql", "stg")
     settings = dataclasses.replace(demo_settings(pg_source, target, tmp_path), load_triggers=triggers)
-    copy_user(settings, 1, create_schema=True)  # the schema, and user 1's rows
+    if staging == "empty":
+        engine = sa.create_engine(target)
+        demo_metadata().create_all(engine)
+        engine.dispose()
+    else:
+        copy_user(settings, 1, create_schema=True)  # user 1's rows
     before = dump_database(target)
     with pytest.raises(DatabaseError, match=r"^writing order_items to staging failed: .*product"):
         copy_user(_skipping_products(settings), 7)
