@@ -135,9 +135,10 @@ def reflect(
     virtual_foreign_keys: Iterable[VirtualForeignKey] = (),
 ) -> SchemaGraph:
     """Reflect every table of a schema into a SchemaGraph, adding virtual foreign keys from config."""
-    metadata = sa.MetaData(schema=schema)
+    from repro.schema_cache import reflected_metadata
+
     try:
-        metadata.reflect(bind=bind, schema=schema)
+        metadata = reflected_metadata(bind, schema)
     except sa.exc.DBAPIError as exc:
         url = bind.engine.url if isinstance(bind, Connection) else bind.url
         raise DatabaseError(

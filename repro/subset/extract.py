@@ -7,7 +7,6 @@ columns foreign keys point at), so memory grows with the number of keys, not wit
 
 from __future__ import annotations
 
-import itertools
 import json
 import operator
 import uuid
@@ -26,7 +25,7 @@ from repro.subset.plan import Edge, SubsetPlan
 
 Key = tuple[Any, ...]
 LOOKUP_CHUNK = 500  # values per IN (...) list: well below every dialect's parameter limit
-ARRAY_CHUNK = 20_000  # values per Postgres array parameter
+ARRAY_CHUNK = 5_000  # values per Postgres array parameter
 
 
 @dataclass
@@ -184,6 +183,24 @@ def fetch_by(
 ) -> Iterator[Sequence[Any]]:
     """Rows of `table` whose `match_columns` equal one of `values`: a few hundred keys per query, or on
     Postgres thousands at once through one array parameter (its compiled statement kept in `cache`)."""
+    for rows in fetch_chunks(
+        conn, table, select_columns, match_columns, values, chunk, order_by, cache, array_chunk
+    ):
+        yield from rows
+
+
+def fetch_chunks(
+    conn: Connection,
+    table: sa.Table,
+    select_columns: Sequence[str],
+    match_columns: Sequence[str],
+    values: Iterable[tuple[Any, ...]],
+    chunk: int = LOOKUP_CHUNK,
+    order_by: Sequence[str] = (),
+    cache: StatementCache | None = None,
+    array_chunk: int = ARRAY_CHUNK,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """`fetch_by`, one list of rows (tuples) per query."""
     pending = list(values)
     cols = [table.c[c] for c in select_columns]
     cache_key = (table.fullname, tuple(select_columns), tuple(match_columns), tuple(order_by))
@@ -196,15 +213,14 @@ def fetch_by(
                 cache[cache_key] = fetch
     if fetch is not None:
         for start in range(0, len(pending), array_chunk):
-            keys = [v[0] for v in pending[start : start + array_chunk]]
-            yield from fetch(keys)
+            yield fetch([v[0] for v in pending[start : start + array_chunk]])
         return
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
         stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
         if order_by:
             stmt = stmt.order_by(*(table.c[c] for c in order_by))
-        yield from conn.execute(stmt).fetchall()
+        yield [tuple(r) for r in conn.execute(stmt).fetchall()]
 
 
 RowSink = Callable[[str, tuple[str, ...], list[tuple[Any, ...]]], None]
@@ -235,13 +251,14 @@ class _Collector:
     def add(
         self,
         table: str,
-        rows: Iterable[Sequence[Any]],
+        chunks: Iterable[list[tuple[Any, ...]]],
         *,
         down: bool,
         via: str,
         full_columns: tuple[str, ...] | None = None,
     ) -> tuple[set[Key], set[Key]]:
-        """Add rows; returns (keys new to the subset, keys that newly count as reached downward).
+        """Add rows (lists of tuples, as `fetch_chunks` yields them); returns (keys new to the subset, keys
+        that newly count as reached downward).
 
         Rows hold the tracked columns, or with `full_columns` every column: then the rows new to the subset
         go to the sink, and only their tracked columns are kept.
@@ -253,22 +270,30 @@ class _Collector:
             to_tracked = _tuple_of(full_columns, tr.tracked)
         new: set[Key] = set()
         new_down: set[Key] = set()
-        pending = iter(rows)
-        while part := list(map(tuple, itertools.islice(pending, self.batch_size))):
-            tracked_rows = part if to_tracked is None else list(map(to_tracked, part))
-            keys = _keys_of(tr, tracked_rows)
-            new_full: list[tuple[Any, ...]] = []
-            for key, row, full in zip(keys, tracked_rows, part, strict=True):
-                if key not in stored:
-                    stored[key] = row
-                    new.add(key)
-                    new_full.append(full)
-            if down:
-                reached = set(keys) - down_keys
-                down_keys |= reached
-                new_down |= reached
-            if full_columns is not None and new_full:
-                self._emit(table, full_columns, new_full)
+        step = self.batch_size
+        for chunk in chunks:
+            for start in range(0, len(chunk), step):
+                part = chunk[start : start + step]
+                tracked_rows = part if to_tracked is None else list(map(to_tracked, part))
+                keys = _keys_of(tr, tracked_rows)
+                batch = dict(zip(keys, tracked_rows, strict=True))
+                if len(batch) == len(keys) and stored.keys().isdisjoint(batch):
+                    stored.update(batch)  # the usual case: all new, no repeats (no per-row Python)
+                    new.update(keys)
+                    new_full = part
+                else:
+                    new_full = []
+                    for key, row, full in zip(keys, tracked_rows, part, strict=True):
+                        if key not in stored:
+                            stored[key] = row
+                            new.add(key)
+                            new_full.append(full)
+                if down:
+                    reached = set(keys) - down_keys
+                    down_keys |= reached
+                    new_down |= reached
+                if full_columns is not None and new_full:
+                    self._emit(table, full_columns, new_full)
         if new:
             self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
             total = sum(len(t.rows) for t in self.tables.values())
@@ -300,16 +325,16 @@ class _Collector:
         down = edge.direction == "child"
         keys_in = sorted_keys(values)
         if dst.table not in self.streamed:
-            rows = fetch_by(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
+            rows = fetch_chunks(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
             result = self.add(dst.table, rows, down=down, via=fk.label)
         elif down and dst.rows and dst.pk:
             # Rows of this table were collected already: most may be known, so look up keys first and
             # read whole rows only for the new ones.
-            rows = fetch_by(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
+            rows = fetch_chunks(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
             result = self.add(dst.table, rows, down=down, via=fk.label)
             if result[0]:
                 columns = tuple(info.columns)
-                full = fetch_by(
+                full = fetch_chunks(
                     self.conn,
                     info.table,
                     columns,
@@ -318,11 +343,12 @@ class _Collector:
                     cache=self.statements,
                     array_chunk=self.batch_size,
                 )
-                self._emit(dst.table, columns, [tuple(r) for r in full])
+                for rows_part in full:
+                    self._emit(dst.table, columns, rows_part)
         else:
             columns = tuple(info.columns)
             # Whole rows: as many keys per query as rows per batch, so a query's result stays small.
-            rows = fetch_by(
+            rows = fetch_chunks(
                 self.conn,
                 info.table,
                 columns,
@@ -346,14 +372,17 @@ class _Collector:
         root = self.tables[plan.root_table]
         info = self.graph.table(plan.root_table)
         columns = tuple(info.columns) if plan.root_table in self.streamed else None
-        rows = list(
-            fetch_by(self.conn, info.table, columns or root.tracked, [plan.root_key], [(root_value,)])
-        )
+        rows = [
+            tuple(r)
+            for r in fetch_by(
+                self.conn, info.table, columns or root.tracked, [plan.root_key], [(root_value,)]
+            )
+        ]
         if not rows:
             raise NotFoundError(f"no row in {plan.root_table} with {plan.root_key} = {root_value!r}")
         new, new_down = self.add(
             plan.root_table,
-            rows,
+            [rows],
             down=True,
             via=f"{plan.root_table}.{plan.root_key}",
             full_columns=columns,
