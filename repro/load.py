@@ -197,7 +197,11 @@ class Loader:
         if upserter is None or upserter.key_position is None:
             return False
         if upserter.was_empty is None:
-            upserter.was_empty = upserter.table_is_empty()
+            check = self.references
+            if check is not None and table in check.tables:
+                upserter.was_empty = table in check.fresh()  # one query for every table
+            else:
+                upserter.was_empty = upserter.table_is_empty()
         return upserter.was_empty
 
     def _defer(self, batch: MaskedBatch, pk: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -441,9 +445,18 @@ class ReferenceCheck:
 
     def verify(self) -> None:
         fresh = self.fresh()
-        for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label):
-            if not fk.virtual and fk.table in fresh and fk.table in self._written_tables():
-                self._check_whole_table(fk, changed_parent=False)
+        whole = [
+            fk
+            for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label)
+            if not fk.virtual and fk.table in fresh and fk.table in self._written_tables()
+        ]
+        if whole:  # one round trip for all of them; the failing one is then named
+            probe = sa.union_all(
+                *(self._dangling(fk).with_only_columns(sa.literal(i)) for i, fk in enumerate(whole))
+            )
+            first = self.conn.execute(probe.limit(1)).first()
+            if first is not None:
+                self._check_whole_table(whole[first[0]], changed_parent=False)
         for fk, refs in sorted(self.refs.items(), key=lambda item: item[0].label):
             written = self.keys.get((fk.ref_table, fk.ref_columns), set())
             if len(fk.columns) == 1:  # values are kept bare for single-column keys
@@ -483,12 +496,13 @@ class ReferenceCheck:
             found.update(tuple(r) for r in self.conn.execute(sa.select(*cols).where(match)))
         return found
 
-    def _check_whole_table(self, fk: ForeignKey, *, changed_parent: bool) -> None:
-        """No row of fk.table may reference a missing fk.ref_table row (one anti-join on the server)."""
+    def _dangling(self, fk: ForeignKey) -> sa.Select[Any]:
+        """Rows of fk.table whose reference finds no fk.ref_table row (their reference columns, at most one)."""
         child = self.graph.table(fk.table).table
         parent = self.graph.table(fk.ref_table).table.alias("p")
-        stmt = (
+        return (
             sa.select(*(child.c[c] for c in fk.columns))
+            .select_from(child)
             .where(*(child.c[c].is_not(None) for c in fk.columns))
             .where(
                 ~sa.exists().where(
@@ -497,7 +511,10 @@ class ReferenceCheck:
             )
             .limit(1)
         )
-        row = self.conn.execute(stmt).first()
+
+    def _check_whole_table(self, fk: ForeignKey, *, changed_parent: bool) -> None:
+        """No row of fk.table may reference a missing fk.ref_table row (one anti-join on the server)."""
+        row = self.conn.execute(self._dangling(fk)).first()
         if row is None:
             return
         if changed_parent:
