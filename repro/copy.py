@@ -22,7 +22,7 @@ from repro.masking.batch import MaskedBatch
 from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
-from repro.pipeline import CopyPipeline
+from repro.pipeline import CopyPipeline, few_collections
 from repro.schema import SchemaGraph, reflect
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
@@ -138,6 +138,7 @@ def _plan_source(conn: Connection, settings: Settings, user_id: Any) -> tuple[Sc
     return graph, plan, coerce_root_value(graph, settings.root_table, settings.root_key, user_id)
 
 
+@few_collections()
 def build_plan(settings: Settings, user_id: Any, *, progress: Progress | None = None) -> PlanReport:
     """Which rows a copy of this user would take, per table; reads the source, writes nothing."""
     engine = create_engine(settings.require_source(), read_only=True)
@@ -164,6 +165,7 @@ def _table_progress(progress: Progress | None) -> Callable[[str], None] | None:
     return lambda table: progress(table, -1)
 
 
+@few_collections()
 def copy_user(
     settings: Settings,
     user_id: Any,

@@ -20,6 +20,7 @@ from repro.config import Settings
 from repro.db import create_engine, redact_url
 from repro.errors import NotFoundError, SchemaMismatchError, SnapshotIntegrityError
 from repro.masking.batch import MaskedBatch, sealed_from_snapshot
+from repro.pipeline import few_collections
 from repro.schema import SchemaGraph, reflect
 from repro.snapshots.codec import decoder, target_adapter
 from repro.snapshots.manifest import (
@@ -270,6 +271,7 @@ def check_schema_against_manifest(target: SchemaGraph, manifest: Manifest) -> No
         )
 
 
+@few_collections()
 def restore_snapshot(
     settings: Settings, snapshot_id: str, target_url: str, *, create_schema: bool = False
 ) -> RestoreResult:

@@ -9,6 +9,7 @@ the triggers on. Both must leave the same rows, the same snapshot, and refuse th
 from __future__ import annotations
 
 import dataclasses
+import gc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,22 @@ def test_an_error_in_the_masking_thread_stops_the_copy(
     with pytest.raises(ReproError, match=r"^masking failed \(injected\)$"):
         copy_user(settings, 7)
     assert dump_database(target) == before
+
+
+def test_copies_run_with_rare_garbage_collections_and_restore_the_thresholds(
+    new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, target = new_database("sqlite", "prod"), new_database("sqlite", "stg")
+    build_demo_database(source, seed=42, users=20)
+    before = gc.get_threshold()
+    seen: list[int] = []
+    original = MaskingEngine.mask_batch
+
+    def spy(self: MaskingEngine, table: str, columns: Any, rows: Any) -> Any:
+        seen.append(gc.get_threshold()[0])
+        return original(self, table, columns, rows)
+
+    monkeypatch.setattr(MaskingEngine, "mask_batch", spy)
+    copy_user(demo_settings(source, target, tmp_path), 7, create_schema=True)
+    assert seen and set(seen) == {50_000}
+    assert gc.get_threshold() == before
