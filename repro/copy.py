@@ -7,6 +7,7 @@ transaction that commits only when everything, snapshot included, succeeded.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -262,8 +263,8 @@ def _prepare_target(
 class _CopyJob:
     """Extract -> mask -> (snapshot, load), inside one target transaction.
 
-    Reading runs in the caller's thread; masking and loading in one thread (the masking engine is only ever
-    used there), snapshot writing in another (repro.pipeline). When the loader checks foreign keys once at the end (Postgres staging, see
+    Reading and masking run in the caller's thread; loading in another (which re-masks unique values that
+    collide with staging rows, under the same lock as masking), snapshot writing in a third (repro.pipeline). When the loader checks foreign keys once at the end (Postgres staging, see
     repro.load.Loader), rows are handed on as the walk finds them, so each is read once; otherwise the walk
     collects keys first and the rows are read table by table in load order, parents first.
     """
@@ -306,13 +307,17 @@ class _CopyJob:
     def _stream(self, tconn: Connection, loader: Loader) -> PlanReport:
         settings, graph, plan, masker = self.settings, self.graph, self.plan, self.masker
         begun: set[str] = set()
+        mask_lock = threading.Lock()  # collisions re-mask values in the loader thread
 
-        def load(work: tuple[str, tuple[str, ...], list[tuple[Any, ...]]]) -> MaskedBatch:
-            table, columns, rows = work
-            batch = masker.mask_batch(table, columns, rows)
+        def load(work: tuple[MaskedBatch, list[tuple[Any, ...]]]) -> MaskedBatch:
+            batch, rows = work
+            table = batch.table
             info = self.target_graph.table(table)
             if not loader.fresh_table(table, batch.columns):  # else no staging row can collide
-                batch = resolve_staging_collisions(tconn, info.table, info.primary_key, masker, batch, rows)
+                with mask_lock:
+                    batch = resolve_staging_collisions(
+                        tconn, info.table, info.primary_key, masker, batch, rows
+                    )
             loader.write(batch)
             self.copied[table] = self.copied.get(table, 0) + len(batch)
             if self.progress is not None:
@@ -323,7 +328,9 @@ class _CopyJob:
             if table not in begun:
                 begun.add(table)
                 stages.begin_table(table)
-            stages.submit((table, columns, rows))
+            with mask_lock:
+                batch = masker.mask_batch(table, columns, rows)
+            stages.submit((batch, rows))
 
         writer = self.writer
         stages = CopyPipeline(

@@ -452,9 +452,9 @@ class ReferenceCheck:
         ]
         if whole:  # one round trip for all of them; the failing one is then named
             probe = sa.union_all(
-                *(self._dangling(fk).with_only_columns(sa.literal(i)) for i, fk in enumerate(whole))
+                *(sa.select(sa.literal(i)).where(sa.exists(self._dangling(fk))) for i, fk in enumerate(whole))
             )
-            first = self.conn.execute(probe.limit(1)).first()
+            first = self.conn.execute(probe).first()
             if first is not None:
                 self._check_whole_table(whole[first[0]], changed_parent=False)
         for fk, refs in sorted(self.refs.items(), key=lambda item: item[0].label):

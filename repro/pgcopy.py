@@ -139,9 +139,10 @@ class CopyUpserter:
         self.int_keys = isinstance(pk_type, sa.Integer)
         self.was_empty: bool | None = None  # the table had no row when this copy first wrote to it
         self.upsert_sql = f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}"
-        conn.exec_driver_sql(
+        self.create_temp_sql = (
             f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
+        self.temp_ready = False  # created on the first batch that needs an upsert
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         buffer = io.StringIO(encode_rows(rows, self.encoders, self.nulls))
@@ -154,6 +155,9 @@ class CopyUpserter:
                 if self.was_empty or not self._any_key_present(cursor, rows):
                     cursor.copy_expert(self.direct_copy_sql, buffer, size=COPY_CHUNK)
                     return
+            if not self.temp_ready:
+                cursor.execute(self.create_temp_sql)
+                self.temp_ready = True
             cursor.copy_expert(self.copy_sql, buffer, size=COPY_CHUNK)
             cursor.execute(self.upsert_sql)
             cursor.execute(f"TRUNCATE {self.temp}")
