@@ -181,3 +181,28 @@ def test_copy_user_help_documents_every_option() -> None:
         "Example",
     ]:
         assert option in result.output
+
+
+def _console(*args: str, cwd: Path) -> Any:
+    """The installed `repro` script itself (it leaves through os._exit once its output is flushed)."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "repro"
+    return subprocess.run([str(script), *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ))
+
+
+def test_console_script_flushes_its_output_and_keeps_exit_codes(
+    config: Path, tmp_path: Path, mask_salt: str
+) -> None:
+    done = _console("--config", str(config), "copy-user", "7", "--json", "--create-schema", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_rows"] > 0  # the whole document arrived through the pipe
+    missing = _console("--config", str(config), "copy-user", "999999", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1].startswith("Error: no row in users with id = 999999")
+    usage = _console("no-such-command", cwd=tmp_path)
+    assert usage.returncode == 2 and "No such command" in usage.stderr
+    version = _console("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("repro, version ")
