@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from repro.db import dialect_name
 from repro.errors import ConfigError, NotFoundError, RowLimitError
-from repro.schema import SchemaGraph
+from repro.schema import ForeignKey, SchemaGraph
 from repro.subset.plan import Edge, SubsetPlan
 
 Key = tuple[Any, ...]
@@ -389,20 +389,27 @@ class _Collector:
         )
         pending_any: dict[str, set[Key]] = {plan.root_table: new}
         pending_down: dict[str, set[Key]] = {plan.root_table: new_down}
+        # Rows found through a child edge point back, through the same foreign key, at rows already taken:
+        # that parent edge is not followed from them.
+        via_child: dict[tuple[str, ForeignKey], set[Key]] = {}
         while pending_any or pending_down:
-            now_any, now_down = pending_any, pending_down
-            pending_any, pending_down = {}, {}
+            now_any, now_down, now_via = pending_any, pending_down, via_child
+            pending_any, pending_down, via_child = {}, {}, {}
             steps: list[tuple[Edge, set[Key]]] = []
             for tname, keys in sorted(now_down.items()):
                 steps += [(edge, keys) for edge in plan.child_edges_from(tname)]
             for tname, keys in sorted(now_any.items()):
                 parent_only = keys - self.tables[tname].down
                 steps += [(edge, parent_only) for edge in plan.child_edges_from(tname, forced_only=True)]
-                steps += [(edge, keys) for edge in plan.parent_edges_from(tname)]
+                for edge in plan.parent_edges_from(tname):
+                    known = now_via.get((tname, edge.fk))
+                    steps.append((edge, keys - known if known else keys))
             for edge, keys in steps:
                 new, new_down = self.follow(edge, keys)
                 if new:
                     pending_any.setdefault(edge.target_table, set()).update(new)
+                    if edge.direction == "child":
+                        via_child.setdefault((edge.target_table, edge.fk), set()).update(new)
                 if new_down:
                     pending_down.setdefault(edge.target_table, set()).update(new_down)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
