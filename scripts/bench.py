@@ -51,6 +51,7 @@ from bench_runs import (
 )
 
 DEFAULT_OUTPUT = PROJECT / "bench" / "results.json"
+SMALL_OUTPUT = PROJECT / "bench" / "results-small.json"  # quick checks never overwrite the full figures
 STAGING_PREFIX = "repro_bench_staging_run"
 
 
@@ -70,12 +71,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timeout", type=float, help="seconds before a repro run is killed (default 900; 120 --small)"
     )
     p.add_argument(
-        "--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON (default bench/results.json)"
+        "--output",
+        type=Path,
+        help="results JSON (default bench/results.json; bench/results-small.json with --small)",
     )
     args = p.parse_args(argv)
     args.runs_light = args.runs_light or (3 if args.small else 5)
     args.runs_heavy = args.runs_heavy or (2 if args.small else 3)
     args.timeout = args.timeout or (120.0 if args.small else 900.0)
+    args.output = args.output or (SMALL_OUTPUT if args.small else DEFAULT_OUTPUT)
     return args
 
 
