@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from repro.schema import reflect
-from repro.subset.extract import fetch_by
+from repro.subset.fetch import fetch_by
 
 PG_TABLE = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
