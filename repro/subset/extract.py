@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from repro.errors import ConfigError, NotFoundError, RowLimitError
 from repro.schema import ForeignKey, SchemaGraph
-from repro.subset.fetch import StatementCache, fetch_by, fetch_chunks
+from repro.subset.fetch import StatementCache, fetch_chunks
 from repro.subset.plan import Edge, SubsetPlan
 
 Key = tuple[Any, ...]
@@ -241,10 +241,11 @@ class _Collector:
         info = self.graph.table(plan.root_table)
         columns = tuple(info.columns) if plan.root_table in self.streamed else None
         rows = [
-            tuple(r)
-            for r in fetch_by(
+            r
+            for chunk in fetch_chunks(
                 self.conn, info.table, columns or root.tracked, [plan.root_key], [(root_value,)]
             )
+            for r in chunk
         ]
         if not rows:
             raise NotFoundError(f"no row in {plan.root_table} with {plan.root_key} = {root_value!r}")
@@ -403,7 +404,10 @@ def iter_rows(
     for start in range(0, len(keys), batch_size):
         part = keys[start : start + batch_size]
         fetched = [
-            tuple(r)
-            for r in fetch_by(conn, info.table, columns, info.primary_key, part, order_by=info.primary_key)
+            r
+            for chunk in fetch_chunks(
+                conn, info.table, columns, info.primary_key, part, order_by=info.primary_key
+            )
+            for r in chunk
         ]
         yield columns, _detach(fetched, detached)

@@ -95,25 +95,6 @@ def _array_param(keys: list[Any]) -> Any:
 StatementCache = dict[tuple[Any, ...], Callable[[list[Any]], list[tuple[Any, ...]]]]
 
 
-def fetch_by(
-    conn: Connection,
-    table: sa.Table,
-    select_columns: Sequence[str],
-    match_columns: Sequence[str],
-    values: Iterable[tuple[Any, ...]],
-    chunk: int = LOOKUP_CHUNK,
-    order_by: Sequence[str] = (),
-    cache: StatementCache | None = None,
-    array_chunk: int = ARRAY_CHUNK,
-) -> Iterator[Sequence[Any]]:
-    """Rows of `table` whose `match_columns` equal one of `values`: a few hundred keys per query, or on
-    Postgres thousands at once through one array parameter (its compiled statement kept in `cache`)."""
-    for rows in fetch_chunks(
-        conn, table, select_columns, match_columns, values, chunk, order_by, cache, array_chunk
-    ):
-        yield from rows
-
-
 def fetch_chunks(
     conn: Connection,
     table: sa.Table,
@@ -125,7 +106,9 @@ def fetch_chunks(
     cache: StatementCache | None = None,
     array_chunk: int = ARRAY_CHUNK,
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """`fetch_by`, one list of rows (tuples) per query."""
+    """Rows of `table` whose `match_columns` equal one of `values`, one list of tuples per query: a few
+    hundred keys per query, or on Postgres thousands at once through one array parameter (its compiled
+    statement kept in `cache`)."""
     pending = list(values)
     cols = [table.c[c] for c in select_columns]
     cache_key = (table.fullname, tuple(select_columns), tuple(match_columns), tuple(order_by))

@@ -163,13 +163,18 @@ def test_a_reference_to_a_row_staging_lacks_is_refused(
     copy_user(_skipping_products(settings), 7)  # ... and the skipped references find them
 
 
-def test_an_error_in_the_snapshot_thread_stops_the_copy(
-    pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _staging_with_user_1(pg_source: str, new_database: Any, tmp_path: Path) -> tuple[Settings, str, Any]:
+    """Settings, the staging URL, and the dump of a staging that holds user 1's copy."""
     target = new_database("postgresql", "stg")
     settings = demo_settings(pg_source, target, tmp_path)
     copy_user(settings, 1, create_schema=True)
-    before = dump_database(target)
+    return settings, target, dump_database(target)
+
+
+def test_an_error_in_the_snapshot_thread_stops_the_copy(
+    pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, target, before = _staging_with_user_1(pg_source, new_database, tmp_path)
     manifests = sorted(p.name for p in (tmp_path / "snapshots").rglob("manifest.json"))
     calls = {"n": 0}
     original = SnapshotWriter.write
@@ -187,13 +192,10 @@ def test_an_error_in_the_snapshot_thread_stops_the_copy(
     assert sorted(p.name for p in (tmp_path / "snapshots").rglob("manifest.json")) == manifests
 
 
-def test_an_error_in_the_masking_thread_stops_the_copy(
+def test_an_error_while_masking_stops_the_loading_threads(
     pg_source: str, new_database: Any, tmp_path: Path, mask_salt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = new_database("postgresql", "stg")
-    settings = demo_settings(pg_source, target, tmp_path)
-    copy_user(settings, 1, create_schema=True)
-    before = dump_database(target)
+    settings, target, before = _staging_with_user_1(pg_source, new_database, tmp_path)
     original = MaskingEngine.mask_batch
 
     def failing_mask(self: MaskingEngine, table: str, columns: Any, rows: Any) -> Any:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from repro.schema import reflect
-from repro.subset.fetch import fetch_by
+from repro.subset.fetch import fetch_chunks
 
 PG_TABLE = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
@@ -36,9 +36,12 @@ def test_array_lookup_matches_sqlalchemy(dialect: str, new_database: Any) -> Non
     table = graph.tables["t"].table
     columns = graph.tables["t"].columns
     with engine.connect() as conn:
-        fast = [tuple(r) for r in fetch_by(conn, table, columns, ["id"], [(1,), (2,)], order_by=["id"])]
+        fast = [
+            r for c in fetch_chunks(conn, table, columns, ["id"], [(1,), (2,)], order_by=["id"]) for r in c
+        ]
         reference = [tuple(r) for r in conn.execute(sa.select(table).order_by(table.c.id))]
-        by_uuid = list(fetch_by(conn, table, ["id"], ["uid"], [(reference[0][columns.index("uid")],)]))
+        uid = reference[0][columns.index("uid")]
+        by_uuid = [r for c in fetch_chunks(conn, table, ["id"], ["uid"], [(uid,)]) for r in c]
     engine.dispose()
     assert fast == reference
     assert [type(v) for v in fast[0]] == [type(v) for v in reference[0]]
