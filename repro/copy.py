@@ -264,9 +264,10 @@ class _CopyJob:
     """Extract -> mask -> (snapshot, load), inside one target transaction.
 
     Reading and masking run in the caller's thread; loading in another (which re-masks unique values that
-    collide with staging rows, under the same lock as masking), snapshot writing in a third (repro.pipeline). When the loader checks foreign keys once at the end (Postgres staging, see
-    repro.load.Loader), rows are handed on as the walk finds them, so each is read once; otherwise the walk
-    collects keys first and the rows are read table by table in load order, parents first.
+    collide with staging rows, under the same lock as masking), snapshot writing in a third (repro.pipeline).
+    When the loader checks foreign keys once at the end (Postgres staging, see repro.load.Loader), rows are
+    handed on as the walk finds them, so each is read once; otherwise the walk collects keys first and the
+    rows are read table by table in load order, parents first.
     """
 
     settings: Settings
