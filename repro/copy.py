@@ -314,7 +314,7 @@ class _CopyJob:
             batch, rows = work
             table = batch.table
             info = self.target_graph.table(table)
-            if not loader.fresh_table(table, batch.columns):  # else no staging row can collide
+            if not loader.fresh_table(table):  # else no staging row can collide
                 with mask_lock:
                     batch = resolve_staging_collisions(
                         tconn, info.table, info.primary_key, masker, batch, rows

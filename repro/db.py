@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,3 +208,14 @@ def describe_db_error(exc: BaseException) -> str:
 
 def quote_ident(conn: Connection | Engine, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
+
+
+def pg_array_param(values: list[Any]) -> Any:
+    """Values as psycopg2 sends them in an array parameter: integers as one array literal (no per-item
+    adaptation), UUIDs as text, anything else as the list itself."""
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return "{" + ",".join(map(str, values)) + "}"
+    if uuid.UUID in kinds:
+        return [str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    return values

@@ -149,6 +149,7 @@ class Loader:
         self._deferred_values: dict[str, list[dict[str, Any]]] = {}
         self._upserters: dict[tuple[str, tuple[str, ...]], CopyUpserter | None] = {}
         self.use_fast_path = use_fast_path
+        self._was_empty: dict[str, bool] = {}
         self.references: ReferenceCheck | None = None
         if self.dialect == "postgresql" and use_fast_path and triggers == "auto" and replica_role(conn):
             written = sorted(set(tables if tables is not None else plan.order))
@@ -169,7 +170,7 @@ class Loader:
             fast = self._fast_path(batch, info.table, info.primary_key)
             if fast is not None:
                 try:
-                    fast.write(rows)
+                    fast.write(rows, table_was_empty=self.fresh_table(batch.table))
                 except (TypeError, ValueError) as exc:  # a value its column type refuses (see pgcopy)
                     raise DatabaseError(f"writing {batch.table} to staging failed: {exc}") from None
             else:
@@ -185,24 +186,19 @@ class Loader:
             ) from None
         self.rows[batch.table] = self.rows.get(batch.table, 0) + len(rows)
 
-    def fresh_table(self, table: str, columns: tuple[str, ...]) -> bool:
-        """The table held no row when this copy first wrote to it (or holds none now, before the first write).
-
-        Then no staging row but the copy's own can hold one of its unique values (Postgres fast path only).
-        """
+    def fresh_table(self, table: str) -> bool:
+        """The table held no row before this load first wrote to it: then no staging row but the load's own can
+        hold one of its keys or unique values (Postgres fast path; elsewhere always False)."""
         if self.dialect != "postgresql" or not self.use_fast_path:
             return False
-        info = self.plan.graph.table(table)
-        upserter = self._fast_path_for(table, columns, info.table, info.primary_key)
-        if upserter is None or upserter.key_position is None:
-            return False
-        if upserter.was_empty is None:
+        if table not in self._was_empty:
             check = self.references
             if check is not None and table in check.tables:
-                upserter.was_empty = table in check.fresh()  # one query for every table
+                self._was_empty[table] = table in check.fresh()  # one query for every table of the load
             else:
-                upserter.was_empty = upserter.table_is_empty()
-        return upserter.was_empty
+                probe = sa.select(sa.literal(1)).select_from(self.plan.graph.table(table).table).limit(1)
+                self._was_empty[table] = self.conn.execute(probe).first() is None
+        return self._was_empty[table]
 
     def _defer(self, batch: MaskedBatch, pk: tuple[str, ...]) -> list[tuple[Any, ...]]:
         """Rows with the cycle-breaking foreign keys set to NULL; their values are kept for `finish`."""
@@ -228,14 +224,9 @@ class Loader:
     def _fast_path(self, batch: MaskedBatch, table: sa.Table, pk: tuple[str, ...]) -> CopyUpserter | None:
         if self.dialect != "postgresql" or not self.use_fast_path:
             return None
-        return self._fast_path_for(batch.table, batch.columns, table, pk)
-
-    def _fast_path_for(
-        self, name: str, columns: tuple[str, ...], table: sa.Table, pk: tuple[str, ...]
-    ) -> CopyUpserter | None:
-        key = (name, columns)
+        key = (batch.table, batch.columns)
         if key not in self._upserters:
-            self._upserters[key] = copy_upserter(self.conn, table, pk, columns, len(self._upserters))
+            self._upserters[key] = copy_upserter(self.conn, table, pk, batch.columns, len(self._upserters))
         return self._upserters[key]
 
     def _upsert(

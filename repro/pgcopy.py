@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from repro.db import pg_array_param
 
 Encoder = Callable[[Any], str]
 COPY_CHUNK = 1 << 20  # bytes handed to libpq per read of the buffer
@@ -135,26 +136,22 @@ class CopyUpserter:
         self.key_position = list(columns).index(pk[0]) if len(pk) == 1 else None
         pk_type = table.c[pk[0]].type
         self.exists_sql = f"SELECT 1 FROM {self.target} WHERE {conflict} = ANY(%(keys)s::{pk_type.compile(conn.dialect)}[]) LIMIT 1"
-        self.any_row_sql = f"SELECT 1 FROM {self.target} LIMIT 1"
-        self.int_keys = isinstance(pk_type, sa.Integer)
-        self.was_empty: bool | None = None  # the table had no row when this copy first wrote to it
         self.upsert_sql = f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}"
         self.create_temp_sql = (
             f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
         self.temp_ready = False  # created on the first batch that needs an upsert
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+    def write(self, rows: Sequence[Sequence[Any]], *, table_was_empty: bool = False) -> None:
+        """Upsert rows; `table_was_empty`: the table held no row before this load (keys never repeat within
+        a load, so every batch then goes straight in)."""
         buffer = io.StringIO(encode_rows(rows, self.encoders, self.nulls))
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            if self.key_position is not None:
-                if self.was_empty is None:
-                    self.was_empty = self.table_is_empty()
-                # Keys never repeat within a copy, so a table empty at the start takes every batch as is.
-                if self.was_empty or not self._any_key_present(cursor, rows):
-                    cursor.copy_expert(self.direct_copy_sql, buffer, size=COPY_CHUNK)
-                    return
+            # Single-column keys are looked up; a table empty before the load needs no lookup at all.
+            if table_was_empty or (self.key_position is not None and not self._any_key_present(cursor, rows)):
+                cursor.copy_expert(self.direct_copy_sql, buffer, size=COPY_CHUNK)
+                return
             if not self.temp_ready:
                 cursor.execute(self.create_temp_sql)
                 self.temp_ready = True
@@ -164,31 +161,11 @@ class CopyUpserter:
         finally:
             cursor.close()
 
-    def table_is_empty(self) -> bool:
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self.any_row_sql)
-            return cursor.fetchone() is None
-        finally:
-            cursor.close()
-
     def _any_key_present(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> bool:
         assert self.key_position is not None
-        position = self.key_position
-        keys: Any
-        if self.int_keys and all(type(row[position]) is int for row in rows):
-            keys = (
-                "{" + ",".join(str(row[position]) for row in rows) + "}"
-            )  # one array literal, no adaptation
-        else:
-            keys = [_plain_key(row[position]) for row in rows]
+        keys = pg_array_param([row[self.key_position] for row in rows])
         cursor.execute(self.exists_sql, {"keys": keys})
         return cursor.fetchone() is not None
-
-
-def _plain_key(value: Any) -> Any:
-    """A key value psycopg2 can send in an array (UUIDs as text)."""
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def copy_upserter(

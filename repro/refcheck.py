@@ -88,11 +88,9 @@ class ReferenceCheck:
 
     def verify(self) -> None:
         fresh = self.fresh()
-        whole = [
-            fk
-            for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label)
-            if not fk.virtual and fk.table in fresh and fk.table in self._written_tables()
-        ]
+        written_tables = {table for table, _ in self._getters}
+        fks = sorted((fk for fk in self.graph.foreign_keys if not fk.virtual), key=lambda f: f.label)
+        whole = [fk for fk in fks if fk.table in fresh and fk.table in written_tables]
         if whole:  # one round trip for all of them; the failing one is then named
             probe = sa.union_all(
                 *(sa.select(sa.literal(i)).where(sa.exists(self._dangling(fk))) for i, fk in enumerate(whole))
@@ -110,16 +108,12 @@ class ReferenceCheck:
                 missing -= self._on_staging(fk, missing)
             if missing:
                 self._refuse(fk, len(missing), sorted(missing, key=str)[0])
-        written_tables = self._written_tables()
-        for fk in sorted(self.graph.foreign_keys, key=lambda f: f.label):
+        for fk in fks:
             info = self.graph.tables.get(fk.ref_table)
-            if fk.virtual or info is None or fk.ref_columns == info.primary_key:
+            if info is None or fk.ref_columns == info.primary_key:
                 continue
             if fk.ref_table in written_tables and fk.table not in fresh:
                 self._check_whole_table(fk, changed_parent=True)
-
-    def _written_tables(self) -> set[str]:
-        return {table for table, _ in self._getters}
 
     def _refuse(self, fk: ForeignKey, count: int | None, example: tuple[Any, ...]) -> None:
         many = f"{count} value(s)" if count is not None else "values"

@@ -39,10 +39,7 @@ class TableRows:
 
     def projector(self, columns: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
         """A fast function row -> values of `columns` (rows as stored in `self.rows`)."""
-        getter = operator.itemgetter(*(self.tracked.index(c) for c in columns))
-        if len(columns) == 1:
-            return lambda row: (getter(row),)
-        return getter  # type: ignore[return-value]
+        return _tuple_of(self.tracked, columns)
 
 
 @dataclass
@@ -192,15 +189,12 @@ class _Collector:
         info = self.graph.table(dst.table)
         down = edge.direction == "child"
         keys_in = sorted_keys(values)
-        if dst.table not in self.streamed:
+        if dst.table not in self.streamed or (down and dst.rows and dst.pk):
+            # Keys only: for tables read later, or whose rows were collected already (most may be known,
+            # so whole rows are read for the new ones only).
             rows = fetch_chunks(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
             result = self.add(dst.table, rows, down=down, via=fk.label)
-        elif down and dst.rows and dst.pk:
-            # Rows of this table were collected already: most may be known, so look up keys first and
-            # read whole rows only for the new ones.
-            rows = fetch_chunks(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
-            result = self.add(dst.table, rows, down=down, via=fk.label)
-            if result[0]:
+            if dst.table in self.streamed and result[0]:
                 columns = tuple(info.columns)
                 full = fetch_chunks(
                     self.conn,

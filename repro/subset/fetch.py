@@ -7,7 +7,6 @@ run on the driver's cursor with its compiled statement cached; the other databas
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Connection
 
-from repro.db import dialect_name
+from repro.db import dialect_name, pg_array_param
 
 LOOKUP_CHUNK = 500  # values per IN (...) list: well below every dialect's parameter limit
 ARRAY_CHUNK = 5_000  # values per Postgres array parameter
@@ -58,7 +57,7 @@ def _raw_fetcher(
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         nonlocal active
         try:
-            cursor.execute(sql, {"keys": _array_param(keys)})
+            cursor.execute(sql, {"keys": pg_array_param(keys)})
             rows: list[tuple[Any, ...]] = list(cursor.fetchall())
             if active is None:
                 processors = [
@@ -79,17 +78,6 @@ def _raw_fetcher(
         return out
 
     return fetch
-
-
-def _array_param(keys: list[Any]) -> Any:
-    """Keys as psycopg2 sends them in an array: integers as one array literal (no per-item adaptation),
-    UUIDs as text."""
-    kinds = set(map(type, keys))
-    if kinds == {int}:
-        return "{" + ",".join(map(str, keys)) + "}"
-    if uuid.UUID in kinds:
-        return [str(k) if isinstance(k, uuid.UUID) else k for k in keys]
-    return keys
 
 
 StatementCache = dict[tuple[Any, ...], Callable[[list[Any]], list[tuple[Any, ...]]]]
