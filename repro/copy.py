@@ -279,7 +279,6 @@ class _CopyJob:
     target_graph: SchemaGraph
     writer: SnapshotWriter | None
     progress: Progress | None
-    copied: dict[str, int] = field(default_factory=dict)
 
     def run(self, target: Engine) -> tuple[PlanReport, LoadResult]:
         writer = self.writer
@@ -320,9 +319,8 @@ class _CopyJob:
                         tconn, info.table, info.primary_key, masker, batch, rows
                     )
             loader.write(batch)
-            self.copied[table] = self.copied.get(table, 0) + len(batch)
             if self.progress is not None:
-                self.progress(table, self.copied[table])
+                self.progress(table, loader.rows.get(table, 0))
             return batch
 
         def submit(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

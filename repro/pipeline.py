@@ -19,7 +19,6 @@ from typing import Any
 from repro.masking.batch import MaskedBatch
 
 QUEUE_BATCHES = 3  # batches waiting per stage
-THREADED = True  # False runs every stage in the caller's thread (measurements, debugging)
 
 
 class _Stop(Exception):
@@ -35,10 +34,8 @@ class _Stage:
         self.handle = handle
         self.failed = failed
         self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        if THREADED:
-            self.thread = threading.Thread(target=self._run, name=f"repro-{name}", daemon=True)
-            self.thread.start()
+        self.thread = threading.Thread(target=self._run, name=f"repro-{name}", daemon=True)
+        self.thread.start()
 
     def _run(self) -> None:
         while True:
@@ -54,16 +51,6 @@ class _Stage:
                 self.failed.set()
 
     def put(self, item: Any) -> None:
-        if self.thread is None:
-            if self.failed.is_set():
-                raise _Stop
-            try:
-                self.handle(item)
-            except BaseException as exc:
-                self.error = exc
-                self.failed.set()
-                raise _Stop from None
-            return
         while True:
             if self.failed.is_set():
                 raise _Stop
@@ -74,8 +61,6 @@ class _Stage:
                 continue
 
     def close(self) -> None:
-        if self.thread is None:
-            return
         self.queue.put(_END)  # never blocks for long: the stage drains even after a failure
         self.thread.join()
 
@@ -134,22 +119,21 @@ class CopyPipeline:
 
     def finish(self) -> None:
         """Wait until every submitted batch is loaded and written; raise the first error of a stage."""
-        if not self._closed:
-            self._closed = True
-            self._loader.close()
-            if self._snap is not None:
-                self._snap.close()
+        self._close()
         errors = [s.error for s in (self._loader, self._snap) if s is not None and s.error is not None]
         real = [e for e in errors if not isinstance(e, _Stop)]
-        if real or errors:
+        if errors:
             raise (real or errors)[0]
 
     def abort(self) -> None:
         """Stop the stages (after an error in the caller's thread) and wait for them."""
         self._failed.set()
+        self._close()
+
+    def _close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._loader.close()
+            self._loader.close()  # first: it may still hand batches to the snapshot stage
             if self._snap is not None:
                 self._snap.close()
 

@@ -59,19 +59,19 @@ def _line_template(names: Sequence[str]) -> str:
     return "{" + ",".join(_quote(n).replace("%", "%%") + ":%s" for n in names) + "}"
 
 
+_INTS = frozenset({int, type(None)})
+_STRS = frozenset({str, type(None)})
+
+
 def _json_texts(values: Sequence[Any]) -> list[str]:
     """Each JSON value of a column as compact JSON text, exactly as `json.dumps` with the writer's settings
-    spells it (whole columns of ints or strings take one C-level map)."""
+    spells it (columns of ints or strings, with or without NULLs, skip the general encoder)."""
     kinds = set(map(type, values))
     if kinds <= _INTS:
         return ["null" if v is None else int.__repr__(v) for v in values]
     if kinds <= _STRS:
         return ["null" if v is None else _quote(v) for v in values]
     return [_dumps(v) for v in values]
-
-
-_INTS = frozenset({int, type(None)})
-_STRS = frozenset({str, type(None)})
 
 
 @dataclass
@@ -84,6 +84,7 @@ class _OpenTable:
     encoders: list[Callable[[Any], Any]]
     raw: io.BufferedWriter
     gz: gzip.GzipFile
+    line: str  # see _line_template
     rows: int = 0
 
 
@@ -152,7 +153,9 @@ class SnapshotWriter:
         fks = tuple(
             ForeignKeyEntry(fk.columns, fk.ref_table, fk.ref_columns) for fk in foreign_keys if not fk.virtual
         )
-        self._tables[table] = _OpenTable(table, file, entries, tuple(primary_key), fks, encoders, raw, gz)
+        self._tables[table] = _OpenTable(
+            table, file, entries, tuple(primary_key), fks, encoders, raw, gz, _line_template(names)
+        )
 
     def write(self, batch: MaskedBatch) -> None:
         """Append a masked batch to its table's data file (columns may come in any order)."""
@@ -174,7 +177,7 @@ class SnapshotWriter:
             encode_column(by_name[c.name], c.codec["codec"], enc)
             for c, enc in zip(open_table.columns, open_table.encoders, strict=True)
         ]
-        line = _line_template(expected)
+        line = open_table.line
         lines = [line % row for row in zip(*map(_json_texts, encoded), strict=True)]
         # One compressed write per batch, not two per row.
         open_table.gz.write(("\n".join(lines) + "\n").encode())
