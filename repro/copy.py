@@ -97,19 +97,19 @@ class CopyResult:
 
 
 def _plan_report(settings: Settings, graph: SchemaGraph, plan: SubsetPlan, subset: Subset) -> PlanReport:
-    load = plan_load(graph, [t for t, rows in subset.tables.items() if rows.rows])
+    load = plan_load(graph, [t for t, rows in subset.tables.items() if rows])
     tables = []
     for name in load.order:
         tr = subset.tables[name]
         if name == plan.root_table:
             reached = "root"
-        elif len(tr.down) == len(tr.rows):
+        elif tr.down_count == len(tr):
             reached = "down"
-        elif not tr.down:
+        elif not tr.down_count:
             reached = "parent"
         else:
             reached = "both"
-        tables.append(TablePlan(name, len(tr.rows), reached))
+        tables.append(TablePlan(name, len(tr), reached))
     edges = [
         {
             "edge": e.fk.label,

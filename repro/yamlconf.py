@@ -35,8 +35,12 @@ class LineList(list[Any]):
     line: int = 0
 
 
+# libyaml's parser where PyYAML has it (several times faster); the constructors below are the same for both.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _make_loader(source: str) -> type[yaml.SafeLoader]:
-    class _Loader(yaml.SafeLoader):
+    class _Loader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
         pass
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineDict:

@@ -25,21 +25,55 @@ Key = tuple[Any, ...]
 
 @dataclass
 class TableRows:
-    """The rows of one table in the subset: primary key -> values of the tracked (key) columns."""
+    """The rows of one table in the subset, by key: the primary key value (bare for a one-column key, a tuple
+    otherwise), or for a table without primary key the row itself (see `row_identity`).
+
+    Only keys are kept, plus the tracked values of each row where a later step needs more than the key (a
+    foreign key pointing at non-key columns, or no primary key): memory grows by a key per row.
+    """
 
     table: str
     pk: tuple[str, ...]
     tracked: tuple[str, ...]
-    rows: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
-    down: set[Key] = field(default_factory=set)
+    keep_values: bool = False
+    keys: set[Any] = field(default_factory=set)
+    down: set[Any] | None = None  # keys reached downward; None while that is every key (no second set)
+    values: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # key -> tracked values (keep_values)
 
-    def project(self, key: Key, columns: Sequence[str]) -> tuple[Any, ...]:
-        row = self.rows[key]
-        return tuple(row[self.tracked.index(c)] for c in columns)
+    def __len__(self) -> int:
+        return len(self.keys)
 
-    def projector(self, columns: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-        """A fast function row -> values of `columns` (rows as stored in `self.rows`)."""
-        return _tuple_of(self.tracked, columns)
+    @property
+    def down_count(self) -> int:
+        """How many rows were reached downward (depend on the root), not only as parents."""
+        return len(self.keys) if self.down is None else len(self.down)
+
+    @property
+    def bare(self) -> bool:
+        return len(self.pk) == 1
+
+    def key_tuples(self) -> list[Key]:
+        """The keys as tuples (one value per primary-key column, or the row's values), in a stable order."""
+        keys = sorted_keys(self.keys)
+        return [(k,) for k in keys] if self.bare else keys
+
+    def key_function(self, columns: Sequence[str]) -> Callable[[tuple[Any, ...]], Any]:
+        """row (holding `columns`) -> its key."""
+        if not self.pk:
+            to_tracked = _tuple_of(columns, self.tracked)
+            return lambda row: row_identity(to_tracked(row))
+        if self.bare:
+            return operator.itemgetter(list(columns).index(self.pk[0]))
+        return _tuple_of(columns, self.pk)
+
+    def column_values(self, keys: Iterable[Any], columns: Sequence[str]) -> set[Any]:
+        """The distinct values of `columns` (bare for one column, else tuples) of the collected rows `keys`,
+        without NULL references (MATCH SIMPLE)."""
+        if tuple(columns) == self.pk:
+            return keys if isinstance(keys, set) else set(keys)  # keys are never NULL
+        else:
+            found = set(map(_tuple_of(self.tracked, columns, bare=True), map(self.values.__getitem__, keys)))
+        return _without_null(found, len(columns))
 
 
 @dataclass
@@ -51,10 +85,10 @@ class Subset:
 
     @property
     def total(self) -> int:
-        return sum(len(t.rows) for t in self.tables.values())
+        return sum(map(len, self.tables.values()))
 
     def counts(self) -> dict[str, int]:
-        return {name: len(t.rows) for name, t in sorted(self.tables.items()) if t.rows}
+        return {name: len(t) for name, t in sorted(self.tables.items()) if t}
 
 
 def tracked_columns(graph: SchemaGraph, plan: SubsetPlan, table: str) -> tuple[str, ...]:
@@ -73,6 +107,21 @@ def tracked_columns(graph: SchemaGraph, plan: SubsetPlan, table: str) -> tuple[s
     return tuple(wanted)
 
 
+def _table_rows(graph: SchemaGraph, plan: SubsetPlan, table: str) -> TableRows:
+    """A table's record; its rows' values are kept only if a step after the row's own needs more than the key:
+    child edges out of it, or skipped references to it, that point at non-key columns."""
+    pk = graph.table(table).primary_key
+    tracked = tracked_columns(graph, plan, table)
+    later = [e.fk.ref_columns for e in plan.child_edges if e.fk.ref_table == table]
+    later += [
+        fk.ref_columns
+        for fk in plan.skipped
+        if fk.ref_table == table and fk.nullable and all(c in tracked for c in fk.ref_columns)
+    ]
+    keep = not pk or any(tuple(cols) != pk for cols in later)
+    return TableRows(table, pk, tracked, keep_values=keep)
+
+
 def coerce_root_value(graph: SchemaGraph, table: str, column: str, value: Any) -> Any:
     """Command-line ids are strings: convert to the column's Python type, with a clear error."""
     coltype = graph.table(table).table.c[column].type
@@ -89,9 +138,13 @@ def coerce_root_value(graph: SchemaGraph, table: str, column: str, value: Any) -
 
 
 RowSink = Callable[[str, tuple[str, ...], list[tuple[Any, ...]]], None]
+Pending = dict[tuple[str, ForeignKey], set[Any]]  # (table, fk) -> referenced values its new rows hold
 
 
 class _Collector:
+    """The walk, in rounds: the rows a round adds note what the next round follows from them (the values of
+    their references, their keys where child edges leave their table), so nothing else is kept per row."""
+
     def __init__(
         self,
         conn: Connection,
@@ -104,14 +157,19 @@ class _Collector:
     ) -> None:
         self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
         self.progress = progress
-        self.tables = {
-            t: TableRows(t, graph.table(t).primary_key, tracked_columns(graph, plan, t)) for t in plan.tables
-        }
+        self.tables = {t: _table_rows(graph, plan, t) for t in plan.tables}
         self.edge_rows: dict[str, int] = {}
         self.sink = sink
         self.batch_size = batch_size
         self.streamed = streamed_tables(graph, plan) if sink is not None else set()
         self.statements: StatementCache = {}
+        self.total = 0
+        # Filled while a round adds rows, followed in the next round.
+        self.parents: Pending = {}
+        self.reached: dict[str, set[Any]] = {}  # keys newly reached downward, of tables with child edges
+        self.new_parent_only: dict[str, set[Any]] = {}  # new keys of tables with forced child edges
+        self.has_children = {t for t in plan.tables if plan.child_edges_from(t)}
+        self.has_forced = {t for t in plan.tables if plan.child_edges_from(t, forced_only=True)}
 
     def add(
         self,
@@ -120,96 +178,114 @@ class _Collector:
         *,
         down: bool,
         via: str,
-        full_columns: tuple[str, ...] | None = None,
-    ) -> tuple[set[Key], set[Key]]:
-        """Add rows (lists of tuples, as `fetch_chunks` yields them); returns (keys new to the subset, keys
-        that newly count as reached downward).
+        columns: tuple[str, ...],
+        found_by: ForeignKey | None = None,
+        emit: bool = False,
+    ) -> list[Any]:
+        """Add rows (lists of tuples holding `columns`, as `fetch_chunks` yields them); returns the keys new
+        to the subset.
 
-        Rows hold the tracked columns, or with `full_columns` every column: then the rows new to the subset
-        go to the sink, and only their tracked columns are kept.
+        The references of the new rows (their parent edges' values) are noted for the next round, except
+        through `found_by`, the foreign key of the child edge that found them (it points back at rows already
+        taken). With `emit`, rows hold every column and the new ones go to the sink.
         """
         tr = self.tables[table]
-        stored, down_keys = tr.rows, tr.down
-        to_tracked = None
-        if full_columns is not None and full_columns != tr.tracked:
-            to_tracked = _tuple_of(full_columns, tr.tracked)
-        new: set[Key] = set()
-        new_down: set[Key] = set()
+        known = tr.keys
+        key_of = tr.key_function(columns)
+        notes = [
+            (self.parents.setdefault((table, e.fk), set()), _tuple_of(columns, e.fk.columns, bare=True))
+            for e in self.plan.parent_edges_from(table)
+            if e.fk != found_by
+        ]
+        reached = self.reached.setdefault(table, set()) if down and table in self.has_children else None
+        forced = self.new_parent_only.setdefault(table, set()) if table in self.has_forced else None
+        to_tracked = _tuple_of(columns, tr.tracked) if tr.keep_values else None
+        new: list[Any] = []
         step = self.batch_size
         for chunk in chunks:
             for start in range(0, len(chunk), step):
                 part = chunk[start : start + step]
-                tracked_rows = part if to_tracked is None else list(map(to_tracked, part))
-                keys = _keys_of(tr, tracked_rows)
-                batch = dict(zip(keys, tracked_rows, strict=True))
-                if len(batch) == len(keys) and stored.keys().isdisjoint(batch):
-                    stored.update(batch)  # the usual case: all new, no repeats (no per-row Python)
-                    new.update(keys)
-                    new_full = part
+                keys = list(map(key_of, part))
+                distinct = set(keys)
+                if len(distinct) == len(keys) and known.isdisjoint(distinct):
+                    known |= distinct  # the usual case: all new, no repeats (no per-row Python)
+                    new_keys, new_rows = keys, part
                 else:
-                    new_full = []
-                    for key, row, full in zip(keys, tracked_rows, part, strict=True):
-                        if key not in stored:
-                            stored[key] = row
-                            new.add(key)
-                            new_full.append(full)
+                    new_keys, new_rows = [], []
+                    for key, row in zip(keys, part, strict=True):
+                        if key not in known:
+                            known.add(key)
+                            new_keys.append(key)
+                            new_rows.append(row)
+                new += new_keys
+                if not down and new_keys and tr.down is None:
+                    tr.down = known - set(new_keys)  # from now on not every row is reached downward
                 if down:
-                    reached = set(keys) - down_keys
-                    down_keys |= reached
-                    new_down |= reached
-                if full_columns is not None and new_full:
-                    self._emit(table, full_columns, new_full)
+                    if tr.down is None:  # every row reached downward: the new ones are the newly reached
+                        newly: Iterable[Any] = new_keys
+                    else:
+                        newly = distinct - tr.down
+                        tr.down |= newly
+                    if reached is not None:
+                        reached.update(newly)
+                if forced is not None:
+                    forced.update(new_keys)
+                if not new_rows:
+                    continue
+                for target, values_of in notes:
+                    target.update(map(values_of, new_rows))
+                if to_tracked is not None:
+                    tr.values.update(zip(new_keys, map(to_tracked, new_rows), strict=True))
+                if emit:
+                    self._emit(table, columns, new_rows)
         if new:
             self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
-            total = sum(len(t.rows) for t in self.tables.values())
-            if total > self.max_rows:
+            self.total += len(new)
+            if self.total > self.max_rows:
                 raise RowLimitError(
                     f"the subset exceeds subset.max_rows ({self.max_rows}) while following {via}:"
                     f" it brought in {self.edge_rows[via]} rows of {table}; add it to subset.skip or raise max_rows"
                 )
-        return new, new_down
+        return new
 
-    def follow(self, edge: Edge, keys: set[Key]) -> tuple[set[Key], set[Key]]:
+    def follow(self, edge: Edge, values: set[Any]) -> None:
+        """Add the rows of the edge's target table whose `dst_cols` hold one of `values` (bare for one
+        column)."""
         fk = edge.fk
-        src = self.tables[edge.source_table]
         dst = self.tables[edge.target_table]
-        src_cols = fk.ref_columns if edge.direction == "child" else fk.columns
-        dst_cols = fk.columns if edge.direction == "child" else fk.ref_columns
-        src_rows = map(src.rows.__getitem__, keys)
-        if len(src_cols) == 1:  # bare values, made 1-tuples once distinct
-            bare = set(map(operator.itemgetter(src.tracked.index(src_cols[0])), src_rows))
-            bare.discard(None)
-            values = set(zip(bare))
-        else:
-            values = {v for v in map(src.projector(src_cols), src_rows) if None not in v}
-        if edge.direction == "parent" and dst.pk and tuple(dst_cols) == dst.pk:
-            values -= dst.rows.keys()  # parents already collected need no query
-        if not values:
-            return set(), set()
-        info = self.graph.table(dst.table)
         down = edge.direction == "child"
+        dst_cols = fk.columns if down else fk.ref_columns
+        if not down and tuple(dst_cols) == dst.pk:
+            values = values - dst.keys  # parents already collected need no query
+        if not values:
+            return
+        info = self.graph.table(dst.table)
+        bare = len(dst_cols) == 1
         keys_in = sorted_keys(values)
-        if dst.table not in self.streamed or (down and dst.rows and dst.pk):
+        columns = tuple(info.columns)
+        found_by = fk if down else None
+        if dst.table not in self.streamed or (down and dst.keys and dst.pk):
             # Keys only: for tables read later, or whose rows were collected already (most may be known,
             # so whole rows are read for the new ones only).
-            rows = fetch_chunks(self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements)
-            result = self.add(dst.table, rows, down=down, via=fk.label)
-            if dst.table in self.streamed and result[0]:
-                columns = tuple(info.columns)
+            rows = fetch_chunks(
+                self.conn, info.table, dst.tracked, dst_cols, keys_in, cache=self.statements, bare=bare
+            )
+            new = self.add(dst.table, rows, down=down, via=fk.label, columns=dst.tracked, found_by=found_by)
+            if dst.table in self.streamed and new:
                 full = fetch_chunks(
                     self.conn,
                     info.table,
                     columns,
                     dst.pk,
-                    sorted_keys(result[0]),
+                    sorted_keys(new),
                     cache=self.statements,
-                    array_chunk=self.batch_size,
+                    bare=dst.bare,
+                    rows_per_part=self.batch_size,
                 )
                 for rows_part in full:
                     self._emit(dst.table, columns, rows_part)
         else:
-            columns = tuple(info.columns)
-            # Whole rows: as many keys per query as rows per batch, so a query's result stays small.
+            # Whole rows, read a batch at a time.
             rows = fetch_chunks(
                 self.conn,
                 info.table,
@@ -217,12 +293,12 @@ class _Collector:
                 dst_cols,
                 keys_in,
                 cache=self.statements,
-                array_chunk=self.batch_size,
+                bare=bare,
+                rows_per_part=self.batch_size,
             )
-            result = self.add(dst.table, rows, down=down, via=fk.label, full_columns=columns)
+            self.add(dst.table, rows, down=down, via=fk.label, columns=columns, found_by=found_by, emit=True)
         if self.progress is not None:
             self.progress(dst.table)
-        return result
 
     def _emit(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         assert self.sink is not None
@@ -233,68 +309,66 @@ class _Collector:
         plan = self.plan
         root = self.tables[plan.root_table]
         info = self.graph.table(plan.root_table)
-        columns = tuple(info.columns) if plan.root_table in self.streamed else None
+        emit = plan.root_table in self.streamed
+        columns = tuple(info.columns) if emit else root.tracked
         rows = [
             r
             for chunk in fetch_chunks(
-                self.conn, info.table, columns or root.tracked, [plan.root_key], [(root_value,)]
+                self.conn, info.table, columns, [plan.root_key], [root_value], bare=True
             )
             for r in chunk
         ]
         if not rows:
             raise NotFoundError(f"no row in {plan.root_table} with {plan.root_key} = {root_value!r}")
-        new, new_down = self.add(
+        self.add(
             plan.root_table,
             [rows],
             down=True,
             via=f"{plan.root_table}.{plan.root_key}",
-            full_columns=columns,
+            columns=columns,
+            emit=emit,
         )
-        pending_any: dict[str, set[Key]] = {plan.root_table: new}
-        pending_down: dict[str, set[Key]] = {plan.root_table: new_down}
-        # Rows found through a child edge point back, through the same foreign key, at rows already taken:
-        # that parent edge is not followed from them.
-        via_child: dict[tuple[str, ForeignKey], set[Key]] = {}
-        while pending_any or pending_down:
-            now_any, now_down, now_via = pending_any, pending_down, via_child
-            pending_any, pending_down, via_child = {}, {}, {}
-            steps: list[tuple[Edge, set[Key]]] = []
-            for tname, keys in sorted(now_down.items()):
-                steps += [(edge, keys) for edge in plan.child_edges_from(tname)]
-            for tname, keys in sorted(now_any.items()):
-                parent_only = keys - self.tables[tname].down
-                steps += [(edge, parent_only) for edge in plan.child_edges_from(tname, forced_only=True)]
+        while self.reached or self.new_parent_only or self.parents:
+            reached, new_keys, parents = self.reached, self.new_parent_only, self.parents
+            self.reached, self.new_parent_only, self.parents = {}, {}, {}
+            steps: list[tuple[Edge, set[Any]]] = []
+            for tname, keys in sorted(reached.items()):
+                src = self.tables[tname]
+                steps += [
+                    (e, src.column_values(keys, e.fk.ref_columns)) for e in plan.child_edges_from(tname)
+                ]
+            for tname in sorted(set(new_keys) | {t for t, _ in parents}):
+                src = self.tables[tname]
+                if tname in new_keys:
+                    parent_only = new_keys[tname] - src.down if src.down is not None else set()
+                    for edge in plan.child_edges_from(tname, forced_only=True):
+                        steps.append((edge, src.column_values(parent_only, edge.fk.ref_columns)))
                 for edge in plan.parent_edges_from(tname):
-                    known = now_via.get((tname, edge.fk))
-                    steps.append((edge, keys - known if known else keys))
-            for edge, keys in steps:
-                new, new_down = self.follow(edge, keys)
-                if new:
-                    pending_any.setdefault(edge.target_table, set()).update(new)
-                    if edge.direction == "child":
-                        via_child.setdefault((edge.target_table, edge.fk), set()).update(new)
-                if new_down:
-                    pending_down.setdefault(edge.target_table, set()).update(new_down)
+                    values = parents.pop((tname, edge.fk), None)
+                    if values:
+                        steps.append((edge, _without_null(values, len(edge.fk.columns))))
+            for edge, values in steps:
+                self.follow(edge, values)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
 
 
-def _tuple_of(columns: Sequence[str], wanted: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """row (in `columns` order) -> the tuple of its `wanted` values."""
+def _without_null(values: set[Any], width: int) -> set[Any]:
+    """References without NULL (a composite reference holding a NULL is not followed: MATCH SIMPLE)."""
+    if width == 1:
+        values.discard(None)
+        return values
+    return {v for v in values if None not in v}
+
+
+def _tuple_of(
+    columns: Sequence[str], wanted: Sequence[str], *, bare: bool = False
+) -> Callable[[tuple[Any, ...]], Any]:
+    """row (in `columns` order) -> the tuple of its `wanted` values (with `bare`, one column's value alone)."""
     positions = [list(columns).index(c) for c in wanted]
-    if len(positions) == 1:
+    if len(positions) == 1 and not bare:
         i = positions[0]
         return lambda row: (row[i],)
-    getter = operator.itemgetter(*positions)
-    return getter  # type: ignore[return-value]
-
-
-def _keys_of(tr: TableRows, rows: list[tuple[Any, ...]]) -> list[Key]:
-    """The key of each row (rows hold the table's tracked columns)."""
-    if not tr.pk:
-        return list(map(row_identity, rows))
-    if len(tr.pk) == 1:
-        return list(zip(map(operator.itemgetter(tr.tracked.index(tr.pk[0])), rows)))
-    return list(map(tr.projector(tr.pk), rows))
+    return operator.itemgetter(*positions)
 
 
 def row_identity(row: tuple[Any, ...]) -> Key:
@@ -303,12 +377,13 @@ def row_identity(row: tuple[Any, ...]) -> Key:
     return tuple(json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v for v in row)
 
 
-def _sort_key(value: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((x is None, str(type(x)), x) for x in value)
+def _sort_key(value: Any) -> tuple[Any, ...]:
+    return tuple((x is None, str(type(x)), x) for x in (value if isinstance(value, tuple) else (value,)))
 
 
-def sorted_keys(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Keys in a stable order (plain comparison, or by type first when the values do not compare)."""
+def sorted_keys(keys: Iterable[Any]) -> list[Any]:
+    """Keys (bare values or tuples) in a stable order (plain comparison, or by type first when the values do
+    not compare)."""
     try:
         return sorted(keys)
     except TypeError:
@@ -357,8 +432,13 @@ def detached_references(
             continue
         parent = subset.tables.get(fk.ref_table)
         present: set[tuple[Any, ...]] = set()
-        if parent is not None and all(c in parent.tracked for c in fk.ref_columns):
-            present = {parent.project(k, fk.ref_columns) for k in parent.rows}
+        if parent is not None and (
+            fk.ref_columns == parent.pk
+            or (parent.keep_values and all(c in parent.tracked for c in fk.ref_columns))
+        ):
+            present = parent.column_values(parent.keys, fk.ref_columns)
+            if len(fk.ref_columns) == 1:
+                present = {(v,) for v in present}
         result.append(([columns.index(c) for c in fk.columns], present))
     return result
 
@@ -388,10 +468,10 @@ def iter_rows(
     info = graph.table(table)
     columns = tuple(info.columns)
     detached = detached_references(graph, plan, subset, table)
-    keys = sorted_keys(rows.rows)
+    keys = sorted_keys(rows.keys)
     if not info.primary_key:
         order = [rows.tracked.index(c) for c in columns]
-        all_rows = [tuple(rows.rows[k][i] for i in order) for k in keys]
+        all_rows = [tuple(rows.values[k][i] for i in order) for k in keys]
         for start in range(0, len(all_rows), batch_size):
             yield columns, _detach(all_rows[start : start + batch_size], detached)
         return
@@ -400,7 +480,7 @@ def iter_rows(
         fetched = [
             r
             for chunk in fetch_chunks(
-                conn, info.table, columns, info.primary_key, part, order_by=info.primary_key
+                conn, info.table, columns, info.primary_key, part, order_by=info.primary_key, bare=rows.bare
             )
             for r in chunk
         ]

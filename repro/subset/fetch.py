@@ -1,12 +1,13 @@
 """Batched lookups on the source: rows of a table whose columns match a set of keys.
 
 Postgres takes thousands of keys at once through one array parameter (`col = ANY(CAST(:keys AS type[]))`),
-run on the driver's cursor with its compiled statement cached; the other databases take a few hundred keys per
-`IN (...)` list through SQLAlchemy.
+run on the driver's cursor with its compiled statement cached and read through a server-side cursor; the other
+databases take a few hundred keys per `IN (...)` list through SQLAlchemy. Rows come in parts of bounded size.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -18,11 +19,13 @@ from repro.db import dialect_name, pg_array_param
 
 LOOKUP_CHUNK = 500  # values per IN (...) list: well below every dialect's parameter limit
 ARRAY_CHUNK = 5_000  # values per Postgres array parameter
+ROWS_PER_PART = 5_000  # rows held at once per lookup
 
 
-def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> Any:
+def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[Any]) -> Any:
+    """`columns IN values` (values bare for one column)."""
     if len(columns) == 1:
-        return table.c[columns[0]].in_([v[0] for v in values])
+        return table.c[columns[0]].in_(values)
     return sa.tuple_(*(table.c[c] for c in columns)).in_(values)
 
 
@@ -41,32 +44,34 @@ def _any_array_statement(
     return stmt
 
 
+_cursor_names = itertools.count(1)
+
+
 def _raw_fetcher(
     conn: Connection, stmt: Any, cols: list[Any]
-) -> Callable[[list[Any]], list[tuple[Any, ...]]]:
+) -> Callable[[list[Any], int], Iterator[list[tuple[Any, ...]]]]:
     """Run a compiled key lookup on the driver's cursor: plain tuples, without building a Row per row.
 
-    The column types' result processors (e.g. text -> UUID) are applied as SQLAlchemy would; lookups run
-    thousands of times faster than they are compiled, so this matters for large copies only.
+    The lookup runs through a server-side cursor, `rows_per_fetch` rows at a time, so however many rows one
+    key has (a user's 20,000 orders), no more than that many are held at once; opening the cursor, its first
+    fetch and closing the previous cursor share one round trip. The column types' result processors (e.g.
+    text -> UUID) are applied as SQLAlchemy would.
     """
     compiled = stmt.compile(dialect=conn.dialect)
     sql = str(compiled)
     active: list[tuple[int, Callable[[Any], Any]]] | None = None  # from the first cursor's type codes
+    to_close: list[str] = []  # cursors read to the end, closed with the next lookup
+    # Cursors are planned for their first rows unless told otherwise: these lookups are always read whole.
+    setup = ["SET LOCAL cursor_tuple_fraction = 1; "]
 
-    def fetch(keys: list[Any]) -> list[tuple[Any, ...]]:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    def typed(cursor: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         nonlocal active
-        try:
-            cursor.execute(sql, {"keys": pg_array_param(keys)})
-            rows: list[tuple[Any, ...]] = list(cursor.fetchall())
-            if active is None:
-                processors = [
-                    c.type._cached_result_processor(conn.dialect, d[1])
-                    for c, d in zip(cols, cursor.description, strict=True)
-                ]
-                active = [(i, p) for i, p in enumerate(processors) if p is not None]
-        finally:
-            cursor.close()
+        if active is None:
+            processors = [
+                c.type._cached_result_processor(conn.dialect, d[1])
+                for c, d in zip(cols, cursor.description, strict=True)
+            ]
+            active = [(i, p) for i, p in enumerate(processors) if p is not None]
         if not active:
             return rows
         out = []
@@ -77,10 +82,32 @@ def _raw_fetcher(
             out.append(tuple(values))
         return out
 
+    def fetch(keys: list[Any], rows_per_fetch: int) -> Iterator[list[tuple[Any, ...]]]:
+        name = f"repro_lookup_{next(_cursor_names)}"
+        closing = "".join(setup) + "".join(f"CLOSE {c}; " for c in to_close)
+        to_close.clear()
+        setup.clear()
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                f"{closing}DECLARE {name} NO SCROLL CURSOR FOR {sql}; FETCH FORWARD {rows_per_fetch} FROM {name}",
+                {"keys": pg_array_param(keys)},
+            )
+            while True:
+                rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+                if rows:
+                    yield typed(cursor, rows)
+                if len(rows) < rows_per_fetch:
+                    break
+                cursor.execute(f"FETCH FORWARD {rows_per_fetch} FROM {name}")
+        finally:
+            to_close.append(name)
+            cursor.close()
+
     return fetch
 
 
-StatementCache = dict[tuple[Any, ...], Callable[[list[Any]], list[tuple[Any, ...]]]]
+StatementCache = dict[tuple[Any, ...], Callable[[list[Any], int], Iterator[list[tuple[Any, ...]]]]]
 
 
 def fetch_chunks(
@@ -93,11 +120,14 @@ def fetch_chunks(
     order_by: Sequence[str] = (),
     cache: StatementCache | None = None,
     array_chunk: int = ARRAY_CHUNK,
+    bare: bool = False,
+    rows_per_part: int = ROWS_PER_PART,
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """Rows of `table` whose `match_columns` equal one of `values`, one list of tuples per query: a few
-    hundred keys per query, or on Postgres thousands at once through one array parameter (its compiled
-    statement kept in `cache`)."""
-    pending = list(values)
+    """Rows of `table` whose `match_columns` equal one of `values`, in lists of at most `rows_per_part`
+    tuples: a few hundred keys per query, or on Postgres thousands at once through one array parameter (its
+    compiled statement kept in `cache`). Values are tuples, or with `bare` (one match column) the values
+    themselves."""
+    pending = list(values) if bare or len(match_columns) > 1 else [v[0] for v in values]
     cols = [table.c[c] for c in select_columns]
     cache_key = (table.fullname, tuple(select_columns), tuple(match_columns), tuple(order_by))
     fetch = cache.get(cache_key) if cache is not None else None
@@ -109,11 +139,13 @@ def fetch_chunks(
                 cache[cache_key] = fetch
     if fetch is not None:
         for start in range(0, len(pending), array_chunk):
-            yield fetch([v[0] for v in pending[start : start + array_chunk]])
+            yield from fetch(pending[start : start + array_chunk], rows_per_part)
         return
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
         stmt = sa.select(*cols).where(_in_clause(table, match_columns, part))
         if order_by:
             stmt = stmt.order_by(*(table.c[c] for c in order_by))
-        yield [tuple(r) for r in conn.execute(stmt).fetchall()]
+        result = conn.execute(stmt)
+        while rows := result.fetchmany(rows_per_part):
+            yield [tuple(r) for r in rows]

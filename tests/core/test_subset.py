@@ -68,7 +68,7 @@ def collect(
         plan = plan_subset(graph, root, "id", subset)
         result = collect_subset(conn, graph, plan, user, max_rows=subset.max_rows)
     engine.dispose()
-    return {t: set(rows.rows) for t, rows in result.tables.items() if rows.rows}
+    return {t: set(rows.key_tuples()) for t, rows in result.tables.items() if rows}
 
 
 def test_user_with_referrer_org_and_gift_order(db: str) -> None:
