@@ -30,7 +30,7 @@ class VirtualForeignKey:
 @dataclass(frozen=True)
 class SubsetSettings:
     max_rows: int = 1_000_000
-    batch_size: int = 5000
+    batch_size: int = 2000
     virtual_foreign_keys: tuple[VirtualForeignKey, ...] = ()
     skip: tuple[str, ...] = ()  # "table.column" of foreign keys never followed
     follow: tuple[str, ...] = ()  # "table.column" child edges followed even out of rows reached as parents

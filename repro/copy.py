@@ -309,11 +309,11 @@ class _CopyJob:
         begun: set[str] = set()
         mask_lock = threading.Lock()  # collisions re-mask values in the loader thread
 
-        def load(work: tuple[MaskedBatch, list[tuple[Any, ...]]]) -> MaskedBatch:
+        def load(work: tuple[MaskedBatch, list[tuple[Any, ...]] | None]) -> MaskedBatch:
             batch, rows = work
             table = batch.table
             info = self.target_graph.table(table)
-            if not loader.fresh_table(table):  # else no staging row can collide
+            if rows is not None and not loader.fresh_table(table):  # else no staging row can collide
                 with mask_lock:
                     batch = resolve_staging_collisions(
                         tconn, info.table, info.primary_key, masker, batch, rows
@@ -329,7 +329,7 @@ class _CopyJob:
                 stages.begin_table(table)
             with mask_lock:
                 batch = masker.mask_batch(table, columns, rows)
-            stages.submit((batch, rows))
+            stages.submit((batch, None if table in fresh else rows))  # the originals only for collisions
 
         writer = self.writer
         stages = CopyPipeline(
@@ -338,6 +338,8 @@ class _CopyJob:
             self._add_snapshot_table if writer is not None else None,
         )
         streaming = loader.references is not None
+        # Tables empty before the copy (known at once when streaming; else asked as each is first loaded).
+        fresh = {t for t in plan.tables if loader.fresh_table(t)} if streaming else set()
         try:
             subset = collect_subset(
                 self.sconn,

@@ -141,11 +141,13 @@ class CopyUpserter:
             f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
         self.temp_ready = False  # created on the first batch that needs an upsert
+        self.codec = _python_codec(conn)
 
     def write(self, rows: Sequence[Sequence[Any]], *, table_was_empty: bool = False) -> None:
         """Upsert rows; `table_was_empty`: the table held no row before this load (keys never repeat within
         a load, so every batch then goes straight in)."""
-        buffer = io.StringIO(encode_rows(rows, self.encoders, self.nulls))
+        # Bytes in the session's encoding: the driver then hands them on without converting each chunk.
+        buffer = io.BytesIO(encode_rows(rows, self.encoders, self.nulls).encode(self.codec))
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             # Single-column keys are looked up; a table empty before the load needs no lookup at all.
@@ -179,6 +181,14 @@ def copy_upserter(
         return None
     nulls = [_null_text(table.c[c].type) for c in columns]
     return CopyUpserter(conn, table, pk, columns, [e for e in encoders if e is not None], index, nulls)
+
+
+def _python_codec(conn: Connection) -> str:
+    """The Python codec of the session's client encoding."""
+    import psycopg2.extensions  # only on this Postgres path
+
+    encoding = conn.connection.dbapi_connection.encoding  # type: ignore[union-attr]
+    return str(psycopg2.extensions.encodings.get(encoding, "utf-8"))
 
 
 def _null_text(coltype: sa.types.TypeEngine[Any]) -> str:

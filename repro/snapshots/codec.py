@@ -316,12 +316,14 @@ def encode_column(values: Sequence[Any], codec: str, enc: Callable[[Any], Any]) 
     if plain is not None and kinds <= plain:
         if codec != "int":
             return list(values)
-        numbers = [v for v in values if v is not None]
+        numbers = values if _NONE not in kinds else [v for v in values if v is not None]
         if not numbers or (max(numbers) < _SAFE_INT and min(numbers) > -_SAFE_INT):
             return list(values)
     simple = _SIMPLE.get(codec)
     if simple is not None and kinds <= simple[0]:
         method = simple[1]
+        if _NONE not in kinds:
+            return list(map(method, values))
         return [None if v is None else method(v) for v in values]
     return [enc(v) for v in values]
 

@@ -67,6 +67,10 @@ def _json_texts(values: Sequence[Any]) -> list[str]:
     """Each JSON value of a column as compact JSON text, exactly as `json.dumps` with the writer's settings
     spells it (columns of ints or strings, with or without NULLs, skip the general encoder)."""
     kinds = set(map(type, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    if kinds == {str}:
+        return list(map(_quote, values))
     if kinds <= _INTS:
         return ["null" if v is None else int.__repr__(v) for v in values]
     if kinds <= _STRS:

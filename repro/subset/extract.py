@@ -153,7 +153,7 @@ class _Collector:
         max_rows: int,
         progress: Callable[[str], None] | None,
         sink: RowSink | None = None,
-        batch_size: int = 5000,
+        batch_size: int = 2000,
     ) -> None:
         self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
         self.progress = progress
@@ -399,7 +399,7 @@ def collect_subset(
     max_rows: int,
     progress: Callable[[str], None] | None = None,
     sink: RowSink | None = None,
-    batch_size: int = 5000,
+    batch_size: int = 2000,
 ) -> Subset:
     """Walk the plan's edges from the root row and return every collected row's keys.
 
