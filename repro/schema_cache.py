@@ -93,12 +93,10 @@ def fingerprint(conn: Connection, schema: str | None) -> str | None:
 
 
 def _key(conn: Connection, schema: str | None, stamp: str) -> str:
-    from importlib.metadata import version
-
     from repro import __version__
 
     url = conn.engine.url.render_as_string(hide_password=True)
-    parts = [__version__, version("SQLAlchemy"), conn.dialect.name, url, schema or "", stamp]
+    parts = [__version__, sa.__version__, conn.dialect.name, url, schema or "", stamp]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:40]
 
 

@@ -6,6 +6,7 @@ own Faker instance seeded from the pool's description, so a pool has the same co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -73,11 +74,16 @@ def pool_cache_dir() -> Path:
     return Path(base) / "repro" / "pools"
 
 
-def _pool_cache_file(desc: str) -> Path:
-    from importlib.metadata import version
+@functools.cache
+def _faker_version() -> str:
+    from importlib.metadata import version  # reads the package metadata: once per process
 
+    return version("Faker")
+
+
+def _pool_cache_file(desc: str) -> Path:
     # A pool depends on its description and on Faker's data: a new Faker version gets new files.
-    digest = hashlib.sha256(f"{desc}|faker={version('Faker')}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{desc}|faker={_faker_version()}".encode()).hexdigest()[:32]
     return pool_cache_dir() / f"{digest}.json"
 
 
