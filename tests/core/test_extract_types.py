@@ -46,3 +46,35 @@ def test_array_lookup_matches_sqlalchemy(dialect: str, new_database: Any) -> Non
     assert fast == reference
     assert [type(v) for v in fast[0]] == [type(v) for v in reference[0]]
     assert by_uuid == [(1,)]
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_lookups_come_in_bounded_parts(dialect: str, new_database: Any) -> None:
+    """One key with many rows (a user's orders) comes in parts of at most `rows_per_part` rows, the same
+    rows as one query gives; later lookups on the same transaction are unaffected by earlier cursors."""
+    url = new_database(dialect)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE o (id integer PRIMARY KEY, owner integer, note text)")
+        conn.execute(
+            sa.text("INSERT INTO o VALUES (:id, :owner, :note)"),
+            [{"id": i, "owner": 1 if i <= 25 else 2, "note": f"n{i}"} for i in range(1, 31)],
+        )
+    graph = reflect(engine)
+    table = graph.tables["o"].table
+    columns = graph.tables["o"].columns
+    with engine.begin() as conn:
+        cache: dict[Any, Any] = {}
+        for _ in range(3):  # the same cached statement, each time through a new cursor
+            parts = list(
+                fetch_chunks(conn, table, columns, ["owner"], [1], bare=True, rows_per_part=10, cache=cache)
+            )
+            assert [len(p) for p in parts] == [10, 10, 5]
+            assert sorted(r for p in parts for r in p) == [(i, 1, f"n{i}") for i in range(1, 26)]
+        exact = list(
+            fetch_chunks(conn, table, columns, ["owner"], [2], bare=True, rows_per_part=5, cache=cache)
+        )
+        assert [len(p) for p in exact] == [5]
+        nothing = list(fetch_chunks(conn, table, columns, ["owner"], [3], bare=True, cache=cache))
+        assert nothing == []
+    engine.dispose()

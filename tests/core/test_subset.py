@@ -160,3 +160,46 @@ def test_cycle_without_nullable_fk_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="none of its foreign keys is nullable"):
         plan_load(reflect(engine), ["a", "b"])
     engine.dispose()
+
+
+def test_the_walk_keeps_keys_not_rows(db: str) -> None:
+    """Memory grows by a key per row: bare one-column keys, no second set while every row of a table was
+    reached downward, the row's values only where no primary key identifies it."""
+    engine = create_engine(db, read_only=True)
+    with read_only_snapshot(engine) as conn:
+        graph = reflect(conn, None)
+        plan = plan_subset(graph, "users", "id", SubsetSettings())
+        result = collect_subset(conn, graph, plan, 2, max_rows=1000)
+    engine.dispose()
+    orders, users, notes = result.tables["orders"], result.tables["users"], result.tables["notes"]
+    assert orders.keys == {20} and orders.down is None and orders.values == {}
+    assert orders.down_count == 1
+    assert users.keys == {1, 2, 4} and users.down == {2}  # 1 and 4 are parents only
+    assert result.tables["user_flags"].keys == {(2, 1)}  # composite keys stay tuples
+    assert notes.keep_values and list(notes.values.values()) == [(2, "hello")]
+
+
+def test_references_to_non_key_columns(tmp_path: Path) -> None:
+    """A foreign key onto a unique non-key column is followed both ways: the referenced values are kept for
+    the child edge taken after the row's own round."""
+    import sqlite3
+
+    path = tmp_path / "codes.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE users (id INTEGER PRIMARY KEY);
+        CREATE TABLE accounts (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE,
+                               user_id INTEGER REFERENCES users(id));
+        CREATE TABLE transfers (id INTEGER PRIMARY KEY, account_code TEXT REFERENCES accounts(code),
+                                user_id INTEGER REFERENCES users(id));
+        INSERT INTO users VALUES (1), (2);
+        INSERT INTO accounts VALUES (10, 'A-10', 1), (11, 'B-11', 2);
+        INSERT INTO transfers VALUES (100, 'A-10', 2), (101, 'B-11', 1), (102, 'B-11', 2), (103, NULL, 1);
+        """
+    )
+    conn.close()
+    got = collect(f"sqlite:///{path}", 1)
+    assert got["accounts"] == {(10,), (11,)}  # its own, and B-11 as the parent of its transfer 101
+    assert got["transfers"] == {(100,), (101,), (103,)}  # 100 through account A-10's code; not 102
+    assert got["users"] == {(1,), (2,)}  # user 2 as the owner of account B-11 and of transfer 100
