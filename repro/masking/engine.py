@@ -178,12 +178,9 @@ class MaskingEngine:
 
     def _mask_column(self, table: str, step: _Step, values: Sequence[Any]) -> list[Any]:
         keep_null = not step.masks_null
-        if step.unique:
-            return [
-                None if value is None and keep_null else self._unique_value(table, step, value, 0)
-                for value in values
-            ]
         masker, chosen, limit = step.masker, step.chosen, step.max_length
+        if step.unique:
+            return self._unique_column(table, step, values, keep_null)
         if chosen:
             out = [
                 None if value is None and keep_null else masker(value, chosen.get(value, 0))
@@ -229,6 +226,26 @@ class MaskingEngine:
         except StrategyValueError as exc:
             raise RuleError(f"{rule.where}: {table}.{column}: {exc}") from None
         return self._fit(masked, step.max_length)
+
+    def _unique_column(self, table: str, step: _Step, values: Sequence[Any], keep_null: bool) -> list[Any]:
+        """`_unique_value` of each value (attempt 0), with its first try inline: most values take it."""
+        seen = self._seen.setdefault((table, step.column), {})
+        chosen = step.chosen or {}
+        masker, fit = step.masker, self._fit
+        limit = step.max_length
+        out: list[Any] = []
+        for value in values:
+            if value is None and keep_null:
+                out.append(None)
+                continue
+            masked = fit(masker(value, chosen.get(value, 0)), limit)
+            owner = seen.get(masked, seen)  # `seen` itself marks "absent": no original is that dict
+            if owner is seen or owner == value:
+                seen[masked] = value
+                out.append(masked)
+            else:  # taken by another value: the next alternatives
+                out.append(self._unique_value(table, step, value, 0))
+        return out
 
     def _unique_value(self, table: str, step: _Step, value: Any, attempt: int) -> Any:
         seen = self._seen.setdefault((table, step.column), {})
