@@ -338,26 +338,34 @@ class Loader:
         return LoadResult(rows=dict(self.rows), deferred_updates=updates)
 
     def _advance_sequences(self) -> None:
+        """Move each copied table's id sequence past the largest id on staging (two round trips in all)."""
+        preparer = self.conn.dialect.identifier_preparer
+        tables = []
         for table_name in self.rows:
             info = self.plan.graph.table(table_name)
-            if len(info.primary_key) != 1:
-                continue
-            col = info.primary_key[0]
-            qualified = f"{info.table.schema}.{table_name}" if info.table.schema else table_name
-            preparer = self.conn.dialect.identifier_preparer
-            seq = self.conn.execute(
-                sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": preparer.quote(qualified), "c": col}
-            ).scalar()
-            if seq is None:
-                continue
-            self.conn.execute(
-                sa.text(
-                    f"SELECT setval(:seq, (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)}))"
-                    f" WHERE (SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)})"
-                    " > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + seq + ")"
-                ),
-                {"seq": seq},
+            if len(info.primary_key) == 1:
+                qualified = f"{info.table.schema}.{table_name}" if info.table.schema else table_name
+                tables.append((info, preparer.quote(qualified), info.primary_key[0]))
+        if not tables:
+            return
+        lookup = " UNION ALL ".join(
+            f"SELECT {i} AS i, pg_get_serial_sequence(:t{i}, :c{i}) AS seq" for i in range(len(tables))
+        )
+        params = {
+            k: v for i, (_, name, col) in enumerate(tables) for k, v in ((f"t{i}", name), (f"c{i}", col))
+        }
+        found = {i: seq for i, seq in self.conn.execute(sa.text(lookup), params) if seq is not None}
+        moves = []
+        for i, seq in sorted(found.items()):
+            info, _, col = tables[i]
+            largest = f"(SELECT max({preparer.quote(col)}) FROM {preparer.format_table(info.table)})"
+            moves.append(
+                f"SELECT setval(:s{i}, {largest}) WHERE {largest}"
+                " > (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + seq + ")"
             )
+        if moves:
+            statement = "SELECT count(*) FROM (" + " UNION ALL ".join(moves) + ") AS moved"
+            self.conn.execute(sa.text(statement), {f"s{i}": seq for i, seq in found.items()})
 
 
 def _dialect_module(name: str) -> Any:

@@ -215,3 +215,25 @@ def test_failed_staging_commit_leaves_no_snapshot(
         copy_user(settings, 7)
     assert dump_database(target) == before
     assert sorted(p.parent.name for p in (tmp_path / "snapshots").rglob("manifest.json")) == listed
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_sequences_move_past_the_copied_ids(
+    dialect: str, demo_source: str, new_database: Any, tmp_path: Path, mask_salt: str
+) -> None:
+    """Rows added on staging after a copy get new ids: every copied table's sequence is past its largest id."""
+    from repro.demo import demo_metadata
+
+    target = new_database(dialect, "stg")
+    engine = sa.create_engine(target)
+    demo_metadata().create_all(engine)  # serial ids, sequences at their start
+    copy_user(demo_settings(demo_source, target, tmp_path), 7)
+    with engine.connect() as conn:
+        for table in ("users", "orders", "order_items", "addresses", "products"):
+            largest = conn.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            assert largest is not None and largest > 1
+            following = conn.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+            ).scalar()
+            assert following == largest + 1, table
+    engine.dispose()
