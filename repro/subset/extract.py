@@ -1,8 +1,8 @@
 """Which rows the plan reaches: batched key lookups inside the source's read-only transaction.
 
-Phase 1 (`collect_subset`) walks the edges keeping only key columns (primary keys, foreign keys and the
-columns foreign keys point at), so memory grows with the number of keys, not with row width. Phase 2
-(`iter_rows`) streams full rows table by table, in batches, by primary key.
+`collect_subset` walks the edges in rounds, keeping one key per row (see `TableRows`) and the references of
+the rows a round found until the next round follows them; with a sink, whole rows are handed on as they are
+found. `iter_rows` streams the rows of the tables held back, table by table, in batches, by primary key.
 """
 
 from __future__ import annotations
