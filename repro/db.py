@@ -159,6 +159,8 @@ def read_only_snapshot(engine: Engine) -> Iterator[Connection]:
         if name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             conn.begin()
+            # Lookups read through cursors (repro.subset.fetch) are always read whole: plan them so.
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
         elif name == "mysql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")

@@ -351,9 +351,9 @@ class Loader:
         lookup = " UNION ALL ".join(
             f"SELECT {i} AS i, pg_get_serial_sequence(:t{i}, :c{i}) AS seq" for i in range(len(tables))
         )
-        params = {
-            k: v for i, (_, name, col) in enumerate(tables) for k, v in ((f"t{i}", name), (f"c{i}", col))
-        }
+        params: dict[str, str] = {}
+        for i, (_, name, col) in enumerate(tables):
+            params[f"t{i}"], params[f"c{i}"] = name, col
         found = {i: seq for i, seq in self.conn.execute(sa.text(lookup), params) if seq is not None}
         moves = []
         for i, seq in sorted(found.items()):

@@ -66,13 +66,12 @@ class TableRows:
             return operator.itemgetter(list(columns).index(self.pk[0]))
         return _tuple_of(columns, self.pk)
 
-    def column_values(self, keys: Iterable[Any], columns: Sequence[str]) -> set[Any]:
+    def column_values(self, keys: set[Any], columns: Sequence[str]) -> set[Any]:
         """The distinct values of `columns` (bare for one column, else tuples) of the collected rows `keys`,
         without NULL references (MATCH SIMPLE)."""
         if tuple(columns) == self.pk:
-            return keys if isinstance(keys, set) else set(keys)  # keys are never NULL
-        else:
-            found = set(map(_tuple_of(self.tracked, columns, bare=True), map(self.values.__getitem__, keys)))
+            return keys  # keys are never NULL
+        found = set(map(_tuple_of(self.tracked, columns, bare=True), map(self.values.__getitem__, keys)))
         return _without_null(found, len(columns))
 
 
@@ -328,8 +327,13 @@ class _Collector:
             columns=columns,
             emit=emit,
         )
-        while self.reached or self.new_parent_only or self.parents:
-            reached, new_keys, parents = self.reached, self.new_parent_only, self.parents
+        while True:
+            # What the last round noted (entries left empty by rows that were known already do not count).
+            reached = {t: keys for t, keys in self.reached.items() if keys}
+            new_keys = {t: keys for t, keys in self.new_parent_only.items() if keys}
+            parents = {edge: values for edge, values in self.parents.items() if values}
+            if not (reached or new_keys or parents):
+                break
             self.reached, self.new_parent_only, self.parents = {}, {}, {}
             steps: list[tuple[Edge, set[Any]]] = []
             for tname, keys in sorted(reached.items()):

@@ -61,8 +61,6 @@ def _raw_fetcher(
     sql = str(compiled)
     active: list[tuple[int, Callable[[Any], Any]]] | None = None  # from the first cursor's type codes
     to_close: list[str] = []  # cursors read to the end, closed with the next lookup
-    # Cursors are planned for their first rows unless told otherwise: these lookups are always read whole.
-    setup = ["SET LOCAL cursor_tuple_fraction = 1; "]
 
     def typed(cursor: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         nonlocal active
@@ -84,9 +82,8 @@ def _raw_fetcher(
 
     def fetch(keys: list[Any], rows_per_fetch: int) -> Iterator[list[tuple[Any, ...]]]:
         name = f"repro_lookup_{next(_cursor_names)}"
-        closing = "".join(setup) + "".join(f"CLOSE {c}; " for c in to_close)
+        closing = "".join(f"CLOSE {c}; " for c in to_close)
         to_close.clear()
-        setup.clear()
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(
