@@ -309,19 +309,25 @@ class _CopyJob:
         begun: set[str] = set()
         mask_lock = threading.Lock()  # collisions re-mask values in the loader thread
 
-        def load(work: tuple[MaskedBatch, list[tuple[Any, ...]] | None]) -> MaskedBatch:
-            batch, rows = work
-            table = batch.table
-            info = self.target_graph.table(table)
-            if rows is not None and not loader.fresh_table(table):  # else no staging row can collide
-                with mask_lock:
-                    batch = resolve_staging_collisions(
-                        tconn, info.table, info.primary_key, masker, batch, rows
-                    )
-            loader.write(batch)
+        def load(
+            works: list[tuple[MaskedBatch, list[tuple[Any, ...]] | None, bytes | None]],
+        ) -> list[MaskedBatch]:
+            ready: list[tuple[MaskedBatch, bytes | None]] = []
+            for batch, rows, data in works:
+                info = self.target_graph.table(batch.table)
+                if rows is not None and not loader.fresh_table(
+                    batch.table
+                ):  # else no staging row can collide
+                    with mask_lock:
+                        batch = resolve_staging_collisions(
+                            tconn, info.table, info.primary_key, masker, batch, rows
+                        )
+                ready.append((batch, data))
+            loader.write_all(ready)
             if self.progress is not None:
-                self.progress(table, loader.rows.get(table, 0))
-            return batch
+                for table in dict.fromkeys(batch.table for batch, _ in ready):
+                    self.progress(table, loader.rows.get(table, 0))
+            return [batch for batch, _ in ready]
 
         def submit(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
             if table not in begun:
@@ -329,7 +335,12 @@ class _CopyJob:
                 stages.begin_table(table)
             with mask_lock:
                 batch = masker.mask_batch(table, columns, rows)
-            stages.submit((batch, None if table in fresh else rows))  # the originals only for collisions
+            if (
+                table in fresh
+            ):  # no collision can change the batch: its COPY data is made here, not in the loader
+                stages.submit((batch, None, loader.encode(batch)))
+            else:  # the originals, to re-mask values that collide with staging rows
+                stages.submit((batch, rows, None))
 
         writer = self.writer
         stages = CopyPipeline(

@@ -6,6 +6,7 @@ from a snapshot written by it. Rows of staging that are not part of the copy are
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,6 +149,7 @@ class Loader:
         self.rows: dict[str, int] = {}
         self._deferred_values: dict[str, list[dict[str, Any]]] = {}
         self._upserters: dict[tuple[str, tuple[str, ...]], CopyUpserter | None] = {}
+        self._temp_names = itertools.count()
         self.use_fast_path = use_fast_path
         self._was_empty: dict[str, bool] = {}
         self.references: ReferenceCheck | None = None
@@ -155,7 +157,23 @@ class Loader:
             written = sorted(set(tables if tables is not None else plan.order))
             self.references = ReferenceCheck(conn, plan.graph, written)
 
-    def write(self, batch: MaskedBatch) -> None:
+    def encode(self, batch: MaskedBatch) -> bytes | None:
+        """The COPY data of a batch as `write` would send it, or None where `write` does more than COPY the
+        rows as they are (another dialect, a type without COPY encoding, cycle references set later).
+
+        Lets the caller encode in its own thread: `write(batch, data)` then only sends it.
+        """
+        if self.references is None or not batch.rows:
+            return None
+        info = self.plan.graph.table(batch.table)
+        fast = self._fast_path(batch, info.table, info.primary_key)
+        if fast is None:
+            return None
+        with self._writing(batch.table):
+            return fast.encode(batch.rows)
+
+    def write(self, batch: MaskedBatch, data: bytes | None = None) -> None:
+        """Write a masked batch (`data`: its `encode`, made by the caller after any change to the batch)."""
         if not isinstance(batch, MaskedBatch):
             raise TypeError("the loader only writes MaskedBatch rows")
         if not batch.rows:
@@ -166,25 +184,55 @@ class Loader:
             rows = batch.rows  # no per-row checks: cycles need no NULL-then-UPDATE
         else:
             rows = self._defer(batch, info.primary_key)
-        try:
+        with self._writing(batch.table):
             fast = self._fast_path(batch, info.table, info.primary_key)
             if fast is not None:
-                try:
-                    fast.write(rows, table_was_empty=self.fresh_table(batch.table))
-                except (TypeError, ValueError) as exc:  # a value its column type refuses (see pgcopy)
-                    raise DatabaseError(f"writing {batch.table} to staging failed: {exc}") from None
+                fast.write(rows, table_was_empty=self.fresh_table(batch.table), data=data)
             else:
                 records = [dict(zip(batch.columns, row, strict=True)) for row in rows]
                 self._upsert(info.table, info.primary_key, list(batch.columns), records)
-        except sa.exc.StatementError as exc:  # DBAPIError, and values a column type refuses before sending
-            raise DatabaseError(
-                f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
-            ) from None
-        except psycopg2_errors() as exc:
-            raise DatabaseError(
-                f"writing {batch.table} to staging failed: {describe_db_error(exc)}"
-            ) from None
         self.rows[batch.table] = self.rows.get(batch.table, 0) + len(rows)
+
+    def write_all(self, work: Sequence[tuple[MaskedBatch, bytes | None]]) -> None:
+        """Write batches in order, each with its `encode` or None. Consecutive encoded batches of a table that
+        was empty before the load go in one COPY (each COPY costs the server a statement of its own)."""
+        start = 0
+        while start < len(work):
+            batch, data = work[start]
+            end = start + 1
+            if data is not None and self.fresh_table(batch.table):
+                while end < len(work) and work[end][0].table == batch.table and work[end][1] is not None:
+                    end += 1
+            if end - start == 1:
+                self.write(batch, data)
+            else:
+                self._copy_encoded(
+                    [b for b, _ in work[start:end]], b"".join(d or b"" for _, d in work[start:end])
+                )
+            start = end
+
+    def _copy_encoded(self, batches: list[MaskedBatch], data: bytes) -> None:
+        table = batches[0].table
+        info = self.plan.graph.table(table)
+        fast = self._fast_path(batches[0], info.table, info.primary_key)
+        assert fast is not None and self.references is not None  # as `encode` made the data
+        for batch in batches:
+            self.references.record(batch)
+        with self._writing(table):
+            fast.copy_in(data)
+        self.rows[table] = self.rows.get(table, 0) + sum(len(b.rows) for b in batches)
+
+    @contextmanager
+    def _writing(self, table: str) -> Iterator[None]:
+        """Errors of a write as one-line DatabaseErrors naming the table."""
+        try:
+            yield
+        except (TypeError, ValueError) as exc:  # a value its column type refuses (see pgcopy)
+            raise DatabaseError(f"writing {table} to staging failed: {exc}") from None
+        except sa.exc.StatementError as exc:  # DBAPIError, and values a column type refuses before sending
+            raise DatabaseError(f"writing {table} to staging failed: {describe_db_error(exc)}") from None
+        except psycopg2_errors() as exc:
+            raise DatabaseError(f"writing {table} to staging failed: {describe_db_error(exc)}") from None
 
     def fresh_table(self, table: str) -> bool:
         """The table held no row before this load first wrote to it: then no staging row but the load's own can
@@ -226,7 +274,8 @@ class Loader:
             return None
         key = (batch.table, batch.columns)
         if key not in self._upserters:
-            self._upserters[key] = copy_upserter(self.conn, table, pk, batch.columns, len(self._upserters))
+            # Two threads may ask (see `encode`): the temporary table names come from a shared counter.
+            self._upserters[key] = copy_upserter(self.conn, table, pk, batch.columns, next(self._temp_names))
         return self._upserters[key]
 
     def _upsert(

@@ -143,11 +143,16 @@ class CopyUpserter:
         self.temp_ready = False  # created on the first batch that needs an upsert
         self.codec = _python_codec(conn)
 
-    def write(self, rows: Sequence[Sequence[Any]], *, table_was_empty: bool = False) -> None:
+    def encode(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        """The COPY data of rows, in the session's encoding (the driver then sends it as it is)."""
+        return encode_rows(rows, self.encoders, self.nulls).encode(self.codec)
+
+    def write(
+        self, rows: Sequence[Sequence[Any]], *, table_was_empty: bool = False, data: bytes | None = None
+    ) -> None:
         """Upsert rows; `table_was_empty`: the table held no row before this load (keys never repeat within
-        a load, so every batch then goes straight in)."""
-        # Bytes in the session's encoding: the driver then hands them on without converting each chunk.
-        buffer = io.BytesIO(encode_rows(rows, self.encoders, self.nulls).encode(self.codec))
+        a load, so every batch then goes straight in); `data`: the rows' `encode`, if done already."""
+        buffer = io.BytesIO(self.encode(rows) if data is None else data)
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             # Single-column keys are looked up; a table empty before the load needs no lookup at all.
@@ -160,6 +165,14 @@ class CopyUpserter:
             cursor.copy_expert(self.copy_sql, buffer, size=COPY_CHUNK)
             cursor.execute(self.upsert_sql)
             cursor.execute(f"TRUNCATE {self.temp}")
+        finally:
+            cursor.close()
+
+    def copy_in(self, data: bytes) -> None:
+        """COPY encoded rows straight into the table (none of their keys is on staging yet)."""
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.copy_expert(self.direct_copy_sql, io.BytesIO(data), size=COPY_CHUNK)
         finally:
             cursor.close()
 

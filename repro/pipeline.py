@@ -29,7 +29,9 @@ _END = object()
 
 
 class _Stage:
-    def __init__(self, name: str, handle: Callable[[Any], None], failed: threading.Event) -> None:
+    """A thread handling the items of its queue in order: every item waiting when it is free, as one list."""
+
+    def __init__(self, name: str, handle: Callable[[list[Any]], None], failed: threading.Event) -> None:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_BATCHES)
         self.handle = handle
         self.failed = failed
@@ -38,14 +40,21 @@ class _Stage:
         self.thread.start()
 
     def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is _END:
-                return
-            if self.error is not None or self.failed.is_set():
+        ended = False
+        while not ended:
+            items = [self.queue.get()]
+            while items[-1] is not _END:
+                try:
+                    items.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if items[-1] is _END:
+                ended = True
+                items.pop()
+            if not items or self.error is not None or self.failed.is_set():
                 continue  # drain without work so producers never block
             try:
-                self.handle(item)
+                self.handle(items)
             except BaseException as exc:  # handed to the caller's thread by `finish`
                 self.error = exc
                 self.failed.set()
@@ -68,13 +77,13 @@ class _Stage:
 class CopyPipeline:
     """`submit` work in load order; `finish` waits for every stage and raises the first error.
 
-    `load(work)` runs in the loader thread and returns the masked batch as written (the caller decides what
-    work is: rows to mask, then load); `snapshot(batch)` and `begin_table(table)` run in the snapshot thread.
+    `load(works)` runs in the loader thread with the work submitted since it last ran (in order) and returns
+    the masked batches as written (the caller decides what work is); `snapshot(batch)` and `begin_table(table)` run in the snapshot thread.
     """
 
     def __init__(
         self,
-        load: Callable[[Any], MaskedBatch],
+        load: Callable[[list[Any]], list[MaskedBatch]],
         snapshot: Callable[[MaskedBatch], None] | None,
         begin_table: Callable[[str], None] | None,
     ) -> None:
@@ -82,27 +91,32 @@ class CopyPipeline:
         self._load = load
         self._snapshot = snapshot
         self._begin_table = begin_table
-        self._snap = _Stage("snapshot", self._snap_item, self._failed) if snapshot is not None else None
-        self._loader = _Stage("load", self._load_item, self._failed)
+        self._snap = _Stage("snapshot", self._snap_items, self._failed) if snapshot is not None else None
+        self._loader = _Stage("load", self._load_items, self._failed)
         self._closed = False
 
-    def _snap_item(self, item: tuple[str, Any]) -> None:
-        kind, value = item
-        if kind == "table":
-            if self._begin_table is not None:
-                self._begin_table(value)
-        elif self._snapshot is not None:
-            self._snapshot(value)
+    def _snap_items(self, items: list[tuple[str, Any]]) -> None:
+        for kind, value in items:
+            if kind == "table":
+                if self._begin_table is not None:
+                    self._begin_table(value)
+            elif self._snapshot is not None:
+                self._snapshot(value)
 
-    def _load_item(self, item: tuple[str, Any]) -> None:
-        kind, value = item
-        if kind == "table":
-            if self._snap is not None:
+    def _load_items(self, items: list[tuple[str, Any]]) -> None:
+        """Batches waiting together are loaded together (consecutive ones of a table may share a COPY)."""
+        work: list[Any] = []
+        for kind, value in [*items, ("end", None)]:
+            if kind == "batch":
+                work.append(value)
+                continue
+            if work:
+                for written in self._load(work):
+                    if self._snap is not None:
+                        self._snap.put(("batch", written))
+                work = []
+            if kind == "table" and self._snap is not None:
                 self._snap.put(("table", value))
-            return
-        written = self._load(value)
-        if self._snap is not None:
-            self._snap.put(("batch", written))
 
     def begin_table(self, table: str) -> None:
         self._put(("table", table))

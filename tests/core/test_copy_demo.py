@@ -92,11 +92,11 @@ def test_failure_half_way_leaves_staging_unchanged(
     calls = {"n": 0}
     original = Loader.write
 
-    def failing_write(self: Loader, batch: Any) -> None:
+    def failing_write(self: Loader, batch: Any, data: bytes | None = None) -> None:
         calls["n"] += 1
         if calls["n"] == 4:
             raise DatabaseError("injected failure")
-        original(self, batch)
+        original(self, batch, data)
 
     monkeypatch.setattr(Loader, "write", failing_write)
     with pytest.raises(DatabaseError, match="injected failure"):

@@ -226,3 +226,81 @@ def test_copies_run_with_rare_garbage_collections_and_restore_the_thresholds(
     copy_user(demo_settings(source, target, tmp_path), 7, create_schema=True)
     assert seen and set(seen) == {50_000}
     assert gc.get_threshold() == before
+
+
+def test_waiting_batches_of_an_empty_table_share_one_copy(new_database: Any) -> None:
+    """`write_all`: consecutive encoded batches of a table empty before the load go in one COPY, with the same
+    rows and counts as one write per batch; a table that had rows takes its batches one by one; a bad row in
+    a shared COPY is a one-line error naming the table."""
+    from repro.masking.batch import sealed_from_snapshot
+    from repro.pgcopy import CopyUpserter
+
+    target = new_database("postgresql", "stg")
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE a (id integer PRIMARY KEY, note text)")
+        conn.exec_driver_sql("CREATE TABLE b (id integer PRIMARY KEY, note text)")
+        conn.exec_driver_sql("INSERT INTO b VALUES (1, 'kept')")
+
+    def batch(table: str, ids: range) -> Any:
+        return sealed_from_snapshot(table, ("id", "note"), [(i, f"{table}{i}") for i in ids])
+
+    copies: list[int] = []
+    original = CopyUpserter.copy_in
+
+    def counting_copy_in(self: CopyUpserter, data: bytes) -> None:
+        copies.append(data.count(b"\n"))
+        original(self, data)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(CopyUpserter, "copy_in", counting_copy_in)
+            with target_transaction(engine) as conn:
+                loader = Loader(conn, LoadPlan(reflect(conn), []), tables=["a", "b"])
+                assert loader.references is not None
+                work = [batch("a", range(1, 4)), batch("a", range(4, 6)), batch("b", range(2, 4))]
+                work += [batch("b", range(4, 5)), batch("a", range(6, 7))]
+                loader.write_all([(w, loader.encode(w)) for w in work])
+                loader.finish()
+        assert copies == [5]  # a's first two batches; b had rows; a's last batch alone
+        assert loader.rows == {"a": 6, "b": 3}
+        assert table_keys(target) == {"a": {(i,) for i in range(1, 7)}, "b": {(i,) for i in range(1, 5)}}
+        failing = pytest.raises(DatabaseError, match=r"^writing a to staging failed: .*duplicate key")
+        with failing, target_transaction(engine) as conn:
+            conn.exec_driver_sql("TRUNCATE a")
+            loader = Loader(conn, LoadPlan(reflect(conn), []), tables=["a"])
+            twice = [batch("a", range(1, 3)), batch("a", range(2, 4))]
+            loader.write_all([(w, loader.encode(w)) for w in twice])
+        assert len(table_keys(target)["a"]) == 6  # the failed load changed nothing
+    finally:
+        engine.dispose()
+
+
+def test_the_loader_stage_takes_the_batches_waiting_together_in_order() -> None:
+    """The pipeline hands the loader every batch waiting when it is free (in order, table markers between
+    them), and the snapshot stage sees every batch once, in the same order."""
+    import threading
+
+    from repro.masking.batch import sealed_from_snapshot
+    from repro.pipeline import CopyPipeline
+
+    gate = threading.Event()
+    groups: list[list[int]] = []
+    seen: list[tuple[str, int]] = []
+
+    def load(works: list[int]) -> list[Any]:
+        gate.wait(5)  # the first group waits, so the next batches queue up behind it
+        groups.append(list(works))
+        return [sealed_from_snapshot("t", ("id",), [(w,)]) for w in works]
+
+    stages = CopyPipeline(load, lambda b: seen.append(("batch", b.rows[0][0])), lambda t: seen.append((t, 0)))
+    stages.begin_table("t")
+    for n in range(1, 4):
+        stages.submit(n)
+    gate.set()
+    stages.begin_table("u")
+    stages.submit(4)
+    stages.finish()
+    assert [w for g in groups for w in g] == [1, 2, 3, 4]
+    assert len(groups) < 4  # some batches went together
+    assert seen == [("t", 0), ("batch", 1), ("batch", 2), ("batch", 3), ("u", 0), ("batch", 4)]
