@@ -315,9 +315,8 @@ class _CopyJob:
             ready: list[tuple[MaskedBatch, bytes | None]] = []
             for batch, rows, data in works:
                 info = self.target_graph.table(batch.table)
-                if rows is not None and not loader.fresh_table(
-                    batch.table
-                ):  # else no staging row can collide
+                # Rows travel with a batch only where staging rows may collide with its unique values.
+                if rows is not None and not loader.fresh_table(batch.table):
                     with mask_lock:
                         batch = resolve_staging_collisions(
                             tconn, info.table, info.primary_key, masker, batch, rows
@@ -335,12 +334,11 @@ class _CopyJob:
                 stages.begin_table(table)
             with mask_lock:
                 batch = masker.mask_batch(table, columns, rows)
-            if (
-                table in fresh
-            ):  # no collision can change the batch: its COPY data is made here, not in the loader
+            if table in fresh:
+                # No collision can change the batch: its COPY data is made here, the loader only sends it.
                 stages.submit((batch, None, loader.encode(batch)))
-            else:  # the originals, to re-mask values that collide with staging rows
-                stages.submit((batch, rows, None))
+            else:
+                stages.submit((batch, rows, None))  # the originals, to re-mask colliding unique values
 
         writer = self.writer
         stages = CopyPipeline(

@@ -196,20 +196,22 @@ class Loader:
     def write_all(self, work: Sequence[tuple[MaskedBatch, bytes | None]]) -> None:
         """Write batches in order, each with its `encode` or None. Consecutive encoded batches of a table that
         was empty before the load go in one COPY (each COPY costs the server a statement of its own)."""
-        start = 0
-        while start < len(work):
-            batch, data = work[start]
-            end = start + 1
+        group: list[MaskedBatch] = []  # encoded batches of one table that was empty, not sent yet
+        datas: list[bytes] = []
+        for batch, data in [*work, (None, None)]:
+            if group and (batch is None or batch.table != group[0].table or data is None):
+                if len(group) == 1:
+                    self.write(group[0], datas[0])
+                else:
+                    self._copy_encoded(group, b"".join(datas))
+                group, datas = [], []
+            if batch is None:
+                break
             if data is not None and self.fresh_table(batch.table):
-                while end < len(work) and work[end][0].table == batch.table and work[end][1] is not None:
-                    end += 1
-            if end - start == 1:
-                self.write(batch, data)
+                group.append(batch)
+                datas.append(data)
             else:
-                self._copy_encoded(
-                    [b for b, _ in work[start:end]], b"".join(d or b"" for _, d in work[start:end])
-                )
-            start = end
+                self.write(batch, data)
 
     def _copy_encoded(self, batches: list[MaskedBatch], data: bytes) -> None:
         table = batches[0].table

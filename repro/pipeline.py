@@ -78,7 +78,8 @@ class CopyPipeline:
     """`submit` work in load order; `finish` waits for every stage and raises the first error.
 
     `load(works)` runs in the loader thread with the work submitted since it last ran (in order) and returns
-    the masked batches as written (the caller decides what work is); `snapshot(batch)` and `begin_table(table)` run in the snapshot thread.
+    the masked batches as written (the caller decides what work is); `snapshot(batch)` and
+    `begin_table(table)` run in the snapshot thread.
     """
 
     def __init__(
