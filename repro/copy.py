@@ -115,7 +115,7 @@ def _plan_report(settings: Settings, graph: SchemaGraph, plan: SubsetPlan, subse
             "edge": e.fk.label,
             "direction": e.direction,
             "forced": e.forced,
-            "rows": subset.edge_rows.get(e.fk.label, 0),
+            "rows": subset.edge_rows.get((e.fk.label, e.direction), 0),
         }
         for e in plan.edges
     ]

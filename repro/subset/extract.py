@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import operator
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from repro.errors import ConfigError, NotFoundError, RowLimitError
 from repro.schema import ForeignKey, SchemaGraph
-from repro.subset.fetch import StatementCache, fetch_chunks
+from repro.subset.fetch import StatementCache, count_matches, fetch_chunks
 from repro.subset.plan import Edge, SubsetPlan
 
 Key = tuple[Any, ...]
@@ -80,7 +82,8 @@ class Subset:
     root_table: str
     root_value: Any
     tables: dict[str, TableRows]
-    edge_rows: dict[str, int] = field(default_factory=dict)  # edge label -> rows that edge brought in
+    # (edge label, direction) -> rows new to the subset that the edge brought in
+    edge_rows: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -157,7 +160,7 @@ class _Collector:
         self.conn, self.graph, self.plan, self.max_rows = conn, graph, plan, max_rows
         self.progress = progress
         self.tables = {t: _table_rows(graph, plan, t) for t in plan.tables}
-        self.edge_rows: dict[str, int] = {}
+        self.edge_rows: dict[tuple[str, str], int] = {}
         self.sink = sink
         self.batch_size = batch_size
         self.streamed = streamed_tables(graph, plan) if sink is not None else set()
@@ -169,6 +172,7 @@ class _Collector:
         self.new_parent_only: dict[str, set[Any]] = {}  # new keys of tables with forced child edges
         self.has_children = {t for t in plan.tables if plan.child_edges_from(t)}
         self.has_forced = {t for t in plan.tables if plan.child_edges_from(t, forced_only=True)}
+        self.down_counts = _down_counters(plan)
 
     def add(
         self,
@@ -199,6 +203,11 @@ class _Collector:
         reached = self.reached.setdefault(table, set()) if down and table in self.has_children else None
         forced = self.new_parent_only.setdefault(table, set()) if table in self.has_forced else None
         to_tracked = _tuple_of(columns, tr.tracked) if tr.keep_values else None
+        counted = [
+            (counter, _tuple_of(columns, fk.columns, bare=True))
+            for fk, counter in self.down_counts.get(table, ())
+            if down and set(fk.columns) <= set(columns)
+        ]
         new: list[Any] = []
         step = self.batch_size
         for chunk in chunks:
@@ -233,17 +242,20 @@ class _Collector:
                     continue
                 for target, values_of in notes:
                     target.update(map(values_of, new_rows))
+                for counter, values_of in counted:
+                    counter.update(map(values_of, new_rows))
                 if to_tracked is not None:
                     tr.values.update(zip(new_keys, map(to_tracked, new_rows), strict=True))
                 if emit:
                     self._emit(table, columns, new_rows)
         if new:
-            self.edge_rows[via] = self.edge_rows.get(via, 0) + len(new)
+            edge = (via, "child" if down else "parent")
+            self.edge_rows[edge] = self.edge_rows.get(edge, 0) + len(new)
             self.total += len(new)
             if self.total > self.max_rows:
                 raise RowLimitError(
                     f"the subset exceeds subset.max_rows ({self.max_rows}) while following {via}:"
-                    f" it brought in {self.edge_rows[via]} rows of {table}; add it to subset.skip or raise max_rows"
+                    f" it brought in {self.edge_rows[edge]} rows of {table}; add it to subset.skip or raise max_rows"
                 )
         return new
 
@@ -254,11 +266,13 @@ class _Collector:
         dst = self.tables[edge.target_table]
         down = edge.direction == "child"
         dst_cols = fk.columns if down else fk.ref_columns
+        info = self.graph.table(dst.table)
         if not down and tuple(dst_cols) == dst.pk:
             values = values - dst.keys  # parents already collected need no query
+        elif down and dst.keys:
+            values = self._not_all_known(info.table, fk, values)
         if not values:
             return
-        info = self.graph.table(dst.table)
         bare = len(dst_cols) == 1
         keys_in = sorted_keys(values)
         columns = tuple(info.columns)
@@ -298,6 +312,19 @@ class _Collector:
             self.add(dst.table, rows, down=down, via=fk.label, columns=columns, found_by=found_by, emit=True)
         if self.progress is not None:
             self.progress(dst.table)
+
+    def _not_all_known(self, table: sa.Table, fk: ForeignKey, values: set[Any]) -> set[Any]:
+        """`values` of a child edge without those whose rows are all in the subset already, reached downward.
+
+        A user's orders found through the user and again through the user's addresses: the rows of such a
+        value are counted in the source (from the index alone where it can), and when there are as many as
+        were taken through this foreign key, reading them again would add nothing."""
+        counter = next((c for f, c in self.down_counts.get(fk.table, ()) if f == fk), None)
+        taken = {v: n for v in values if (n := counter.get(v))} if counter else {}
+        if not taken:
+            return values
+        in_source = count_matches(self.conn, table, fk.columns[0], sorted_keys(taken))
+        return {v for v in values if v not in taken or in_source.get(v) != taken[v]}
 
     def _emit(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         assert self.sink is not None
@@ -354,6 +381,20 @@ class _Collector:
             for edge, values in steps:
                 self.follow(edge, values)
         return Subset(plan.root_table, root_value, self.tables, self.edge_rows)
+
+
+def _down_counters(plan: SubsetPlan) -> dict[str, list[tuple[ForeignKey, Counter[Any]]]]:
+    """Per table, a counter of the rows taken downward per value of each one-column foreign key of a child
+    edge into it, for tables that more than one edge leads into (only there can a lookup find rows already
+    taken; see `_Collector._not_all_known`)."""
+    into: dict[str, list[Edge]] = {}
+    for edge in plan.edges:
+        into.setdefault(edge.target_table, []).append(edge)
+    return {
+        table: [(e.fk, Counter()) for e in edges if e.direction == "child" and len(e.fk.columns) == 1]
+        for table, edges in into.items()
+        if len(edges) > 1
+    }
 
 
 def _without_null(values: set[Any], width: int) -> set[Any]:

@@ -146,3 +146,27 @@ def fetch_chunks(
         result = conn.execute(stmt)
         while rows := result.fetchmany(rows_per_part):
             yield [tuple(r) for r in rows]
+
+
+def count_matches(
+    conn: Connection, table: sa.Table, column: str, values: Sequence[Any], chunk: int = LOOKUP_CHUNK
+) -> dict[Any, int]:
+    """How many rows of `table` hold each of `values` in `column` (values without rows are left out).
+
+    With an index on the column this reads the index alone where the table's pages are marked all-visible
+    (`count(*)` needs no column of the rows): far fewer pages than the rows themselves."""
+    col = table.c[column]
+    stmt = _any_array_statement(conn, table, [col], [column], ())
+    counts: dict[Any, int] = {}
+    if stmt is not None:
+        stmt = stmt.with_only_columns(col, sa.func.count()).group_by(col)
+        size = ARRAY_CHUNK
+    else:
+        keys: Any = sa.bindparam("keys", expanding=True)
+        stmt = sa.select(col, sa.func.count()).where(col.in_(keys)).group_by(col)
+        size = chunk
+    for start in range(0, len(values), size):
+        part = list(values[start : start + size])
+        for value, n in conn.execute(stmt, {"keys": part}):
+            counts[value] = n
+    return counts

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from repro.schema import reflect
-from repro.subset.fetch import fetch_chunks
+from repro.subset.fetch import count_matches, fetch_chunks
 
 PG_TABLE = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
@@ -77,4 +77,23 @@ def test_lookups_come_in_bounded_parts(dialect: str, new_database: Any) -> None:
         assert [len(p) for p in exact] == [5]
         nothing = list(fetch_chunks(conn, table, columns, ["owner"], [3], bare=True, cache=cache))
         assert nothing == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+def test_count_matches_per_value(dialect: str, new_database: Any) -> None:
+    """Rows per value of a column, for values given in several chunks; values without rows are left out."""
+    url = new_database(dialect)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE c (id integer PRIMARY KEY, owner integer, code varchar(10))")
+        conn.execute(
+            sa.text("INSERT INTO c VALUES (:id, :owner, :code)"),
+            [{"id": i, "owner": i % 4, "code": f"k{i % 3}"} for i in range(1, 41)],
+        )
+    table = reflect(engine).tables["c"].table
+    with engine.connect() as conn:
+        assert count_matches(conn, table, "owner", [0, 1, 2, 7], chunk=2) == {0: 10, 1: 10, 2: 10}
+        assert count_matches(conn, table, "code", ["k0", "k2", "zz"]) == {"k0": 13, "k2": 13}
+        assert count_matches(conn, table, "owner", []) == {}
     engine.dispose()

@@ -203,3 +203,56 @@ def test_references_to_non_key_columns(tmp_path: Path) -> None:
     assert got["accounts"] == {(10,), (11,)}  # its own, and B-11 as the parent of its transfer 101
     assert got["transfers"] == {(100,), (101,), (103,)}  # 100 through account A-10's code; not 102
     assert got["users"] == {(1,), (2,)}  # user 2 as the owner of account B-11 and of transfer 100
+
+
+SHARED_ADDRESSES = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, favorite_order_id INTEGER REFERENCES orders(id));
+CREATE TABLE addresses (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id));
+CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+                     address_id INTEGER REFERENCES addresses(id));
+CREATE TABLE order_items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders(id));
+INSERT INTO users VALUES (1, 24), (2, NULL), (3, NULL);
+INSERT INTO addresses VALUES (10, 1), (11, 2), (12, 3);
+INSERT INTO orders VALUES (20, 1, 10), (21, 1, 10), (22, 2, 10), (23, 2, 11), (24, 3, 10), (25, 3, 12);
+INSERT INTO order_items VALUES (30, 20), (31, 22), (32, 23), (33, 24), (34, 25);
+"""
+
+
+def test_rows_taken_through_one_edge_are_not_read_again_through_another(tmp_path: Path) -> None:
+    """A user's orders come through the user and again through the user's addresses. The second lookup
+    counts the rows per address first and reads the rows only of addresses with rows not taken downward yet;
+    a row taken before only as a parent is then taken downward too (its own children follow)."""
+    import sqlite3
+
+    path = tmp_path / "shared.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SHARED_ADDRESSES)
+    conn.close()
+    engine = sa.create_engine(f"sqlite:///{path}")
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with engine.connect() as conn:
+        graph = reflect(conn)
+        plan = plan_subset(graph, "users", "id", SubsetSettings())
+        statements.clear()
+        user1 = collect_subset(conn, graph, plan, 1, max_rows=1000)
+        by_address_1 = [s for s in statements if "orders.address_id IN" in s]
+        statements.clear()
+        user2 = collect_subset(conn, graph, plan, 2, max_rows=1000)
+        by_address_2 = [s for s in statements if "orders.address_id IN" in s]
+    engine.dispose()
+
+    # Address 10 also has orders of users 2 and 3; 24 came first as the parent of user 1's favorite_order_id.
+    orders = user1.tables["orders"]
+    assert orders.keys == {20, 21, 22, 24}
+    assert orders.down == {20, 21, 22, 24}
+    assert user1.tables["order_items"].keys == {30, 31, 33}  # 33 of order 24, reached downward after all
+    assert [s for s in by_address_1 if "count(" not in s] != []
+    assert user1.edge_rows[("orders.address_id -> addresses.id", "child")] == 1
+    assert user1.edge_rows[("users.favorite_order_id -> orders.id", "parent")] == 1
+    # Address 11 holds only user 2's order 23, taken through the user already: counted, not read again.
+    assert user2.tables["orders"].keys == {22, 23, 24}  # 24 as user 1's favorite (user 1 owns address 10)
+    assert user2.tables["orders"].down == {22, 23}
+    assert [s for s in by_address_2 if "count(" in s] != []
+    assert [s for s in by_address_2 if "count(" not in s] == []
+    assert user2.tables["order_items"].keys == {31, 32}
