@@ -29,26 +29,44 @@ def _in_clause(table: sa.Table, columns: Sequence[str], values: Sequence[Any]) -
     return sa.tuple_(*(table.c[c] for c in columns)).in_(values)
 
 
-def _any_array_statement(
-    conn: Connection, table: sa.Table, cols: list[Any], match_columns: Sequence[str], order_by: Sequence[str]
-) -> Any:
-    """Postgres: one `col = ANY(CAST(:keys AS type[]))` statement, reused for every chunk."""
+def _any_array_sql(
+    conn: Connection,
+    table: sa.Table,
+    select_columns: Sequence[str],
+    match_columns: Sequence[str],
+    order_by: Sequence[str] = (),
+    count: bool = False,
+) -> str | None:
+    """Postgres: the text of one `col = ANY(CAST(%(keys)s AS type[]))` lookup, reused for every chunk (or None
+    where it does not apply: other databases, several match columns, array or JSON columns).
+
+    Written with the dialect's quoting rather than compiled from a select(): compiling costs about a
+    millisecond per statement, a visible part of a light user's copy. With `count`, the statement gives the
+    number of rows per match value instead of `select_columns`."""
     if dialect_name(conn) != "postgresql" or len(match_columns) != 1:
         return None
     column = table.c[match_columns[0]]
     if isinstance(column.type, sa.ARRAY | sa.JSON):
         return None
-    stmt = sa.select(*cols).where(column == sa.any_(sa.cast(sa.bindparam("keys"), pg.ARRAY(column.type))))
+    quote = conn.dialect.identifier_preparer.quote
+    array_type = conn.dialect.type_compiler_instance.process(pg.ARRAY(column.type))
+    names = [quote(column.name), "count(*)"] if count else [quote(c) for c in select_columns]
+    sql = (
+        f"SELECT {', '.join(names)} FROM {conn.dialect.identifier_preparer.format_table(table)}"
+        f" WHERE {quote(column.name)} = ANY(CAST(%(keys)s AS {array_type}))"
+    )
+    if count:
+        sql += f" GROUP BY {quote(column.name)}"
     if order_by:
-        stmt = stmt.order_by(*(table.c[c] for c in order_by))
-    return stmt
+        sql += " ORDER BY " + ", ".join(quote(c) for c in order_by)
+    return sql.replace("%", "%%").replace("%%(keys)s", "%(keys)s")  # a % in a name is not a parameter
 
 
 _cursor_names = itertools.count(1)
 
 
 def _raw_fetcher(
-    conn: Connection, stmt: Any, cols: list[Any]
+    conn: Connection, sql: str, cols: list[Any]
 ) -> Callable[[list[Any], int], Iterator[list[tuple[Any, ...]]]]:
     """Run a compiled key lookup on the driver's cursor: plain tuples, without building a Row per row.
 
@@ -57,8 +75,6 @@ def _raw_fetcher(
     fetch and closing the previous cursor share one round trip. The column types' result processors (e.g.
     text -> UUID) are applied as SQLAlchemy would.
     """
-    compiled = stmt.compile(dialect=conn.dialect)
-    sql = str(compiled)
     active: list[tuple[int, Callable[[Any], Any]]] | None = None  # from the first cursor's type codes
     to_close: list[str] = []  # cursors read to the end, closed with the next lookup
 
@@ -129,9 +145,9 @@ def fetch_chunks(
     cache_key = (table.fullname, tuple(select_columns), tuple(match_columns), tuple(order_by))
     fetch = cache.get(cache_key) if cache is not None else None
     if fetch is None:
-        any_stmt = _any_array_statement(conn, table, cols, match_columns, order_by)
-        if any_stmt is not None:
-            fetch = _raw_fetcher(conn, any_stmt, cols)
+        any_sql = _any_array_sql(conn, table, select_columns, match_columns, order_by)
+        if any_sql is not None:
+            fetch = _raw_fetcher(conn, any_sql, cols)
             if cache is not None:
                 cache[cache_key] = fetch
     if fetch is not None:
@@ -156,17 +172,22 @@ def count_matches(
     With an index on the column this reads the index alone where the table's pages are marked all-visible
     (`count(*)` needs no column of the rows): far fewer pages than the rows themselves."""
     col = table.c[column]
-    stmt = _any_array_statement(conn, table, [col], [column], ())
     counts: dict[Any, int] = {}
-    if stmt is not None:
-        stmt = stmt.with_only_columns(col, sa.func.count()).group_by(col)
-        size = ARRAY_CHUNK
-    else:
-        keys: Any = sa.bindparam("keys", expanding=True)
-        stmt = sa.select(col, sa.func.count()).where(col.in_(keys)).group_by(col)
-        size = chunk
-    for start in range(0, len(values), size):
-        part = list(values[start : start + size])
-        for value, n in conn.execute(stmt, {"keys": part}):
+    any_sql = _any_array_sql(conn, table, (), [column], count=True)
+    if any_sql is not None:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, len(values), ARRAY_CHUNK):
+                cursor.execute(any_sql, {"keys": pg_array_param(list(values[start : start + ARRAY_CHUNK]))})
+                process = col.type._cached_result_processor(conn.dialect, cursor.description[0][1])
+                for value, n in cursor.fetchall():
+                    counts[process(value) if process else value] = n
+        finally:
+            cursor.close()
+        return counts
+    keys: Any = sa.bindparam("keys", expanding=True)
+    stmt = sa.select(col, sa.func.count()).where(col.in_(keys)).group_by(col)
+    for start in range(0, len(values), chunk):
+        for value, n in conn.execute(stmt, {"keys": list(values[start : start + chunk])}):
             counts[value] = n
     return counts
