@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -189,6 +189,8 @@ def copy_user(
         check_can_reproduce(settings, incident)
     source = create_engine(source_url, read_only=True)
     target = create_engine(target_url) if target_url else None
+    # The target's schema is read meanwhile, on its own connection: both databases answer at the same time.
+    target_schema = _Background(lambda: reflect(target, settings.schema)) if target is not None else None
     try:
         with read_only_snapshot(source) as sconn:
             graph, plan, value = _plan_source(sconn, settings, user_id)
@@ -210,8 +212,9 @@ def copy_user(
                     dry_run=True,
                     incident=incident,
                 )
+            assert target_schema is not None
             created, target_graph = _prepare_target(
-                target, graph, sorted(plan.tables), create_schema, settings
+                target, graph, sorted(plan.tables), create_schema, settings, target_schema
             )
             writer = (
                 _snapshot_writer(settings, graph, value, incident, rules.digest(), salt) if snapshot else None
@@ -227,6 +230,8 @@ def copy_user(
                 snapshot_id=writer.snapshot_id if writer is not None else None,
             )
     finally:
+        if target_schema is not None:
+            target_schema.wait()
         source.dispose()
         if target is not None:
             target.dispose()
@@ -247,16 +252,53 @@ def copy_user(
 
 
 def _prepare_target(
-    target: Engine, graph: SchemaGraph, tables: list[str], create_schema: bool, settings: Settings
+    target: Engine,
+    graph: SchemaGraph,
+    tables: list[str],
+    create_schema: bool,
+    settings: Settings,
+    reflected: _Background[SchemaGraph],
 ) -> tuple[list[str], SchemaGraph]:
-    """Create missing tables if asked, then check the target has every table and column the copy may write."""
+    """Create missing tables if asked, then check the target has every table and column the copy may write
+    (`reflected`: the target's schema as read before)."""
     needed = {t: graph.table(t).columns for t in tables}
     created: list[str] = []
     if create_schema:
+        reflected.wait()
         created = create_missing_tables(target, graph, needed)
-    target_graph = reflect(target, settings.schema)
+    target_graph = reflect(target, settings.schema) if created else reflected.result()
     check_target_schema(target_graph, needed)
     return created, target_graph
+
+
+T = TypeVar("T")
+
+
+class _Background(Generic[T]):
+    """`work()` run in a thread of its own; `result()` waits for it and returns its value or raises its error."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = work()
+            except BaseException as exc:  # raised in the caller's thread by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="repro-background", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 @dataclass
