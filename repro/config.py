@@ -29,6 +29,8 @@ class VirtualForeignKey:
 
 @dataclass(frozen=True)
 class SubsetSettings:
+    """How far a copy reaches: `subset:` in repro.yaml."""
+
     max_rows: int = 1_000_000
     batch_size: int = 2000
     virtual_foreign_keys: tuple[VirtualForeignKey, ...] = ()
@@ -38,6 +40,8 @@ class SubsetSettings:
 
 @dataclass(frozen=True)
 class SnapshotSettings:
+    """Where snapshots are kept: `snapshots:` in repro.yaml."""
+
     store: str = DEFAULT_SNAPSHOT_STORE  # a folder, or s3://bucket/prefix
     endpoint_url: str | None = None
     region: str | None = None
@@ -47,12 +51,16 @@ class SnapshotSettings:
 
 @dataclass(frozen=True)
 class TrackerSettings:
+    """The incident tracker's database and policy: `tracker:` in repro.yaml."""
+
     url: str = DEFAULT_TRACKER_URL
     policy: Path | None = None  # None: the shipped incident_policy.yaml
 
 
 @dataclass(frozen=True)
 class AttachmentSettings:
+    """Size limits of files attached to incidents: `attachments:` in repro.yaml."""
+
     max_image_mb: float = 20.0
     max_video_mb: float = 500.0
     max_other_mb: float = 50.0
@@ -60,6 +68,8 @@ class AttachmentSettings:
 
 @dataclass(frozen=True)
 class HarSettings:
+    """Extra redaction of HAR files: `har:` in repro.yaml."""
+
     redact_headers: tuple[str, ...] = ()  # added to the built-in list
     redact_keys: tuple[str, ...] = ()  # body/query keys added to the built-in list
     user_id_patterns: tuple[str, ...] = ()  # regexes with one group, added to the built-in ones
@@ -67,6 +77,8 @@ class HarSettings:
 
 @dataclass(frozen=True)
 class HotfixSettings:
+    """The branches hot fixes start from and merge back into: `hotfix:` in repro.yaml."""
+
     main_branch: str = "main"
     branches: tuple[str, ...] = ()  # default targets of `hotfix status`, glob patterns allowed
 

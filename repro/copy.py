@@ -35,6 +35,8 @@ Progress = Callable[[str, int], None]  # (table, rows so far)
 
 @dataclass
 class TablePlan:
+    """One table of a copy's plan: how many rows, and how they were reached."""
+
     table: str
     rows: int
     reached: str  # root, down (depends on the user), parent (needed by copied rows), both
@@ -42,6 +44,8 @@ class TablePlan:
 
 @dataclass
 class PlanReport:
+    """What a copy takes (or would take): rows per table, edges, load order."""
+
     root_table: str
     root_key: str
     root_value: Any
@@ -71,6 +75,8 @@ class PlanReport:
 
 @dataclass
 class CopyResult:
+    """The outcome of `copy_user`: rows written, snapshot, time taken."""
+
     plan: PlanReport
     rows: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0

@@ -37,6 +37,8 @@ class LoadPlan:
 
 @dataclass
 class LoadResult:
+    """Rows written per table, and the deferred foreign-key updates made after the inserts."""
+
     rows: dict[str, int]
     deferred_updates: int = 0
 

@@ -46,6 +46,8 @@ class ForeignKey:
 
 @dataclass
 class TableInfo:
+    """One reflected table: its columns in order, primary key and unique column sets."""
+
     name: str
     columns: list[str]
     primary_key: tuple[str, ...]

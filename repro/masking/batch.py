@@ -16,6 +16,8 @@ _TOKEN = object()
 
 @dataclass(frozen=True)
 class MaskedBatch:
+    """Rows of one table after masking; only the masking engine and the snapshot reader make them."""
+
     table: str
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]

@@ -46,6 +46,8 @@ def salt_fingerprint(salt: str) -> str:
 
 @dataclass
 class _Step:
+    """One column masked by a strategy, at its position in the batch's rows."""
+
     index: int
     column: str
     rule: ColumnRule
@@ -58,6 +60,8 @@ class _Step:
 
 @dataclass
 class _TemplateStep:
+    """One column built from a template of other (masked) columns."""
+
     index: int
     column: str
     rule: ColumnRule
@@ -68,6 +72,8 @@ class _TemplateStep:
 
 @dataclass
 class _Plan:
+    """How one table's batches are masked: strategy steps first, then templates."""
+
     steps: list[_Step]
     templates: list[_TemplateStep]
 

@@ -61,6 +61,8 @@ class ColumnRule:
 
 @dataclass(frozen=True)
 class TableRules:
+    """The rules of one table: per-column rules and the default for the others."""
+
     name: str
     columns: Mapping[str, ColumnRule]
     default: ColumnRule | None = None

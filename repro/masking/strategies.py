@@ -34,6 +34,8 @@ class StrategyValueError(ValueError):
 
 @dataclass(frozen=True)
 class OptionSpec:
+    """One option of a strategy: accepted types, default, and allowed values or range."""
+
     types: tuple[type, ...]
     required: bool = False
     default: Any = None
@@ -44,6 +46,8 @@ class OptionSpec:
 
 @dataclass(frozen=True)
 class Strategy:
+    """A masking strategy: its options, how to build its masker, and what it supports."""
+
     name: str
     options: Mapping[str, OptionSpec]
     build: Builder | None  # None: handled by the engine itself (keep, template)

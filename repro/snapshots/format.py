@@ -80,6 +80,8 @@ def _json_texts(values: Sequence[Any]) -> list[str]:
 
 @dataclass
 class _OpenTable:
+    """A table file being written: its compressed stream and how its values are encoded."""
+
     name: str
     file: str
     columns: tuple[ColumnEntry, ...]

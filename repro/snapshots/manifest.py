@@ -49,6 +49,8 @@ class SnapshotMeta:
 
 @dataclass(frozen=True)
 class ColumnEntry:
+    """One column of a snapshot table: its type and how its values are encoded."""
+
     name: str
     type: str  # repro.schema.generic_type_name
     sql: str  # the type as the source database spells it
@@ -67,6 +69,8 @@ class ForeignKeyEntry:
 
 @dataclass(frozen=True)
 class TableEntry:
+    """One table of a snapshot: its data file, columns, row count and checksum."""
+
     name: str
     file: str  # relative to the snapshot folder
     columns: tuple[ColumnEntry, ...]
@@ -83,6 +87,8 @@ class TableEntry:
 
 @dataclass(frozen=True)
 class Manifest:
+    """What a snapshot holds and where it came from; written last, with its digest."""
+
     id: str
     tool_version: str
     created_at: datetime

@@ -79,6 +79,8 @@ class TableRows:
 
 @dataclass
 class Subset:
+    """What a walk collected: the keys per table and the rows each edge brought in."""
+
     root_table: str
     root_value: Any
     tables: dict[str, TableRows]

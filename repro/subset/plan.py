@@ -40,6 +40,8 @@ class Edge:
 
 @dataclass
 class SubsetPlan:
+    """The edges a copy follows from the root table, and the tables it may touch."""
+
     root_table: str
     root_key: str
     child_edges: list[Edge]
