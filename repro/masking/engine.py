@@ -236,21 +236,23 @@ class MaskingEngine:
     def _unique_column(self, table: str, step: _Step, values: Sequence[Any], keep_null: bool) -> list[Any]:
         """`_unique_value` of each value (attempt 0), with its first try inline: most values take it."""
         seen = self._seen.setdefault((table, step.column), {})
-        chosen = step.chosen or {}
-        masker, fit = step.masker, self._fit
-        limit = step.max_length
+        chosen = step.chosen
+        masker, limit = step.masker, step.max_length
         out: list[Any] = []
+        append = out.append
         for value in values:
             if value is None and keep_null:
-                out.append(None)
+                append(None)
                 continue
-            masked = fit(masker(value, chosen.get(value, 0)), limit)
+            masked = masker(value, chosen.get(value, 0) if chosen else 0)
+            if limit is not None and isinstance(masked, str) and len(masked) > limit:
+                masked = masked[:limit]  # as _fit
             owner = seen.get(masked, seen)  # `seen` itself marks "absent": no original is that dict
             if owner is seen or owner == value:
                 seen[masked] = value
-                out.append(masked)
+                append(masked)
             else:  # taken by another value: the next alternatives
-                out.append(self._unique_value(table, step, value, 0))
+                append(self._unique_value(table, step, value, 0))
         return out
 
     def _unique_value(self, table: str, step: _Step, value: Any, attempt: int) -> Any:
