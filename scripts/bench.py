@@ -18,6 +18,7 @@ import compileall
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def cpu_reference() -> float:
+    """Seconds a fixed pure-Python loop takes now: how fast this (shared) machine is at this moment.
+
+    The light-user and masking targets are absolute; this figure, taken between cases, shows whether a run
+    was slow because the machine was (the same loop takes 1.5x longer in a bad minute)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i % 7
+    return time.perf_counter() - started
 
 
 def machine_info() -> dict[str, Any]:
@@ -207,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_reduced:
         del shapes["reduced"]
     machine = machine_info()
+    reference = [cpu_reference()]
     log(f"databases ({'small' if args.small else 'full'} mode):")
     databases = prepare_databases(args, shapes)
     create_empty_schema_database(STAGING_TEMPLATE)
@@ -214,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_masking:
         log("masking engine alone (1 core) ...")
         masking = masking_benchmark(20_000 if args.small else 100_000)
+        reference.append(cpu_reference())
     # As an installed tool runs: with its modules compiled (this machine may set PYTHONDONTWRITEBYTECODE).
     compileall.compile_dir(str(PROJECT / "repro"), quiet=1)
     users = [args.only] if args.only else ["light", "heavy"]
@@ -229,7 +244,12 @@ def run(args: argparse.Namespace) -> int:
                 runs = args.runs_heavy if user == "heavy" else args.runs_light
                 run_case(case, runs, config, workdir, args.timeout)
                 cases.append(case)
+                reference.append(cpu_reference())
     summaries = [summarise(c) for c in cases]
+    machine["cpu_reference_s"] = {
+        "runs": [round(r, 4) for r in reference],
+        "median": round(statistics.median(reference), 4),
+    }
     results = {
         "mode": "small" if args.small else "full",
         "machine": machine,

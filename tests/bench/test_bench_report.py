@@ -93,4 +93,7 @@ def test_report_text_and_json_carry_the_same_cases() -> None:
     assert "db_production  heavy (42)" in text
     assert "rows differ (pipeline vs repro): order_items 15 vs 0, orders 5 vs 0" in text
     assert "masking engine: unavailable (skipped)" in text
+    assert "machine speed" not in text  # older results without the reference loop
     assert json.loads(json.dumps(results))["cases"][0]["ratio_vs_pipeline"] == 2.0
+    results["machine"] = {"cpu_reference_s": {"runs": [0.21, 0.3, 0.2], "median": 0.21}}
+    assert "a fixed pure-Python loop took 0.210s (median of 3, 0.200-0.300s" in format_report(results)
