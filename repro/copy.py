@@ -27,8 +27,9 @@ from repro.pipeline import CopyPipeline, few_collections
 from repro.schema import SchemaGraph, reflect
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
-from repro.subset.extract import Subset, coerce_root_value, collect_subset, iter_rows, streamed_tables
+from repro.subset.extract import coerce_root_value, collect_subset
 from repro.subset.plan import SubsetPlan, plan_subset
+from repro.subset.rows import Subset, iter_rows, streamed_tables
 
 Progress = Callable[[str, int], None]  # (table, rows so far)
 
