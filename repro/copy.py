@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from repro.config import Settings, acting_user
 from repro.db import create_engine, read_only_snapshot, redact_url
 from repro.ddl import create_missing_tables
-from repro.load import Loader, LoadPlan, LoadResult, check_target_schema, plan_load, target_transaction
+from repro.load import Loader, LoadResult, check_target_schema, target_transaction
+from repro.load_order import LoadPlan, plan_load
 from repro.masking.batch import MaskedBatch
 from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env

@@ -9,30 +9,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from repro.db import connect, describe_db_error, dialect_name
-from repro.errors import DatabaseError, PlanError, SchemaMismatchError
+from repro.errors import DatabaseError, SchemaMismatchError
+from repro.load_order import LoadPlan
 from repro.masking.batch import MaskedBatch
 from repro.pgcopy import CopyUpserter, copy_upserter
 from repro.refcheck import ReferenceCheck, replica_role
-from repro.schema import ForeignKey, SchemaGraph
-
-
-@dataclass
-class LoadPlan:
-    """Tables in load order (parents first) and the nullable foreign keys deferred to break cycles."""
-
-    graph: SchemaGraph
-    order: list[str]
-    deferred: list[ForeignKey] = field(default_factory=list)
-
-    def deferred_columns(self, table: str) -> list[str]:
-        return [c for fk in self.deferred if fk.table == table for c in fk.columns]
+from repro.schema import SchemaGraph
 
 
 @dataclass
@@ -41,57 +30,6 @@ class LoadResult:
 
     rows: dict[str, int]
     deferred_updates: int = 0
-
-
-def plan_load(graph: SchemaGraph, tables: Iterable[str]) -> LoadPlan:
-    """Order tables so every parent is written before its children, deferring nullable FKs of cycles."""
-    wanted = set(tables)
-    edges = [
-        fk for fk in graph.foreign_keys if fk.table in wanted and fk.ref_table in wanted and not fk.virtual
-    ]
-    deferred = [fk for fk in edges if fk.is_self_reference]
-    for fk in deferred:
-        if not fk.nullable:
-            raise PlanError(f"cannot load {fk.table}: its self-reference {fk.label} is NOT NULL")
-    remaining = [fk for fk in edges if not fk.is_self_reference]
-    while True:
-        order, cycle = _topological(wanted, remaining)
-        if cycle is None:
-            return LoadPlan(graph, order, deferred)
-        breakable = [fk for fk in remaining if fk.table in cycle and fk.ref_table in cycle and fk.nullable]
-        if not breakable:
-            raise PlanError(
-                f"cannot load the cycle {' -> '.join(sorted(cycle))}: none of its foreign keys is nullable"
-            )
-        # Break the cycle at the nullable FK whose table has the fewest incoming references (stable choice).
-        victim = sorted(breakable, key=lambda fk: (fk.table, fk.columns))[0]
-        remaining.remove(victim)
-        deferred.append(victim)
-
-
-def _topological(tables: set[str], edges: list[ForeignKey]) -> tuple[list[str], set[str] | None]:
-    parents: dict[str, set[str]] = {t: set() for t in tables}
-    for fk in edges:
-        parents[fk.table].add(fk.ref_table)
-    order: list[str] = []
-    done: set[str] = set()
-    while len(done) < len(tables):
-        ready = sorted(t for t in tables if t not in done and parents[t] <= done)
-        if not ready:
-            return order, _find_cycle({t: parents[t] - done for t in tables if t not in done})
-        order.extend(ready)
-        done.update(ready)
-    return order, None
-
-
-def _find_cycle(parents: dict[str, set[str]]) -> set[str]:
-    start = sorted(parents)[0]
-    path: list[str] = []
-    node = start
-    while node not in path:
-        path.append(node)
-        node = sorted(parents[node] & parents.keys())[0]
-    return set(path[path.index(node) :])
 
 
 def check_target_schema(target: SchemaGraph, needed: Mapping[str, Sequence[str]]) -> None:

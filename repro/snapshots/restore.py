@@ -276,7 +276,8 @@ def restore_snapshot(
     settings: Settings, snapshot_id: str, target_url: str, *, create_schema: bool = False
 ) -> RestoreResult:
     """Verify a snapshot, check the target schema against it, and load its rows in one transaction."""
-    from repro.load import check_target_schema, plan_load, write_subset
+    from repro.load import check_target_schema, write_subset
+    from repro.load_order import plan_load
     from repro.snapshots.schema import create_snapshot_tables
 
     reader = open_snapshot(open_store(settings.snapshots), snapshot_id)

@@ -23,7 +23,8 @@ from repro.copy import copy_user
 from repro.db import create_engine
 from repro.demo import build_demo_database, demo_metadata
 from repro.errors import DatabaseError, ReproError
-from repro.load import Loader, LoadPlan, target_transaction
+from repro.load import Loader, target_transaction
+from repro.load_order import LoadPlan
 from repro.masking.engine import MaskingEngine
 from repro.schema import reflect
 from repro.snapshots.format import SnapshotWriter

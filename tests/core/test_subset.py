@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from repro.config import SubsetSettings, VirtualForeignKey
 from repro.db import create_engine, read_only_snapshot
 from repro.errors import ConfigError, NotFoundError, PlanError, RowLimitError
-from repro.load import plan_load
+from repro.load_order import plan_load
 from repro.schema import reflect
 from repro.subset.extract import collect_subset
 from repro.subset.plan import plan_subset

@@ -10,7 +10,8 @@ from masking.maskhelp import SALT, graph_from, rules_from
 
 from repro.copy import copy_user
 from repro.db import create_engine
-from repro.load import Loader, plan_load
+from repro.load import Loader
+from repro.load_order import plan_load
 from repro.masking.engine import MaskingEngine
 from repro.schema import reflect
 from review.revhelp import create, fetch, run_sql, settings_for, write_rules

@@ -12,7 +12,8 @@ from masking.maskhelp import SALT, graph_from, rules_from
 
 from repro.db import create_engine
 from repro.errors import DatabaseError
-from repro.load import Loader, plan_load
+from repro.load import Loader
+from repro.load_order import plan_load
 from repro.masking.engine import MaskingEngine
 from repro.schema import reflect
 from review.revhelp import fetch, run_sql
