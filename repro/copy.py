@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -25,119 +25,15 @@ from repro.masking.collisions import resolve_staging_collisions
 from repro.masking.engine import MaskingEngine, salt_fingerprint, salt_from_env
 from repro.masking.rules import load_rules, validate_against_schema
 from repro.pipeline import CopyPipeline, few_collections
+from repro.plan_report import CopyResult, PlanReport, plan_report
 from repro.schema import SchemaGraph, reflect
 from repro.snapshots.format import SnapshotMeta, SnapshotWriter
 from repro.snapshots.store import open_store
 from repro.subset.extract import coerce_root_value, collect_subset
 from repro.subset.plan import SubsetPlan, plan_subset
-from repro.subset.rows import Subset, iter_rows, streamed_tables
+from repro.subset.rows import iter_rows, streamed_tables
 
 Progress = Callable[[str, int], None]  # (table, rows so far)
-
-
-@dataclass
-class TablePlan:
-    """One table of a copy's plan: how many rows, and how they were reached."""
-
-    table: str
-    rows: int
-    reached: str  # root, down (depends on the user), parent (needed by copied rows), both
-
-
-@dataclass
-class PlanReport:
-    """What a copy takes (or would take): rows per table, edges, load order."""
-
-    root_table: str
-    root_key: str
-    root_value: Any
-    source: str
-    tables: list[TablePlan]
-    edges: list[dict[str, Any]]
-    skipped: list[str]
-    load_order: list[str]
-    deferred: list[str]
-
-    @property
-    def total_rows(self) -> int:
-        return sum(t.rows for t in self.tables)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "root": {"table": self.root_table, "key": self.root_key, "value": self.root_value},
-            "source": self.source,
-            "tables": [{"table": t.table, "rows": t.rows, "reached": t.reached} for t in self.tables],
-            "total_rows": self.total_rows,
-            "edges": self.edges,
-            "skipped": self.skipped,
-            "load_order": self.load_order,
-            "deferred_foreign_keys": self.deferred,
-        }
-
-
-@dataclass
-class CopyResult:
-    """The outcome of `copy_user`: rows written, snapshot, time taken."""
-
-    plan: PlanReport
-    rows: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    dry_run: bool = False
-    snapshot_id: str | None = None
-    incident: str | None = None
-    target: str = ""
-    created_tables: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "root": {"table": self.plan.root_table, "key": self.plan.root_key, "value": self.plan.root_value},
-            "source": self.plan.source,
-            "target": self.target,
-            "rows": self.rows,
-            "total_rows": sum(self.rows.values()),
-            "elapsed_s": round(self.elapsed_s, 3),
-            "snapshot": self.snapshot_id,
-            "incident": self.incident,
-            "created_tables": self.created_tables,
-            "plan": self.plan.to_dict(),
-        }
-
-
-def _plan_report(settings: Settings, graph: SchemaGraph, plan: SubsetPlan, subset: Subset) -> PlanReport:
-    load = plan_load(graph, [t for t, rows in subset.tables.items() if rows])
-    tables = []
-    for name in load.order:
-        tr = subset.tables[name]
-        if name == plan.root_table:
-            reached = "root"
-        elif tr.down_count == len(tr):
-            reached = "down"
-        elif not tr.down_count:
-            reached = "parent"
-        else:
-            reached = "both"
-        tables.append(TablePlan(name, len(tr), reached))
-    edges = [
-        {
-            "edge": e.fk.label,
-            "direction": e.direction,
-            "forced": e.forced,
-            "rows": subset.edge_rows.get((e.fk.label, e.direction), 0),
-        }
-        for e in plan.edges
-    ]
-    return PlanReport(
-        root_table=plan.root_table,
-        root_key=plan.root_key,
-        root_value=subset.root_value,
-        source=redact_url(settings.source_url),
-        tables=tables,
-        edges=edges,
-        skipped=[fk.label for fk in plan.skipped],
-        load_order=load.order,
-        deferred=[fk.label for fk in load.deferred],
-    )
 
 
 def _plan_source(conn: Connection, settings: Settings, user_id: Any) -> tuple[SchemaGraph, SubsetPlan, Any]:
@@ -162,7 +58,7 @@ def build_plan(settings: Settings, user_id: Any, *, progress: Progress | None = 
                 max_rows=settings.subset.max_rows,
                 progress=_table_progress(progress),
             )
-            return _plan_report(settings, graph, plan, subset)
+            return plan_report(settings, graph, plan, subset)
     finally:
         engine.dispose()
 
@@ -211,7 +107,7 @@ def copy_user(
                 subset = collect_subset(
                     conn=sconn, graph=graph, plan=plan, root_value=value, max_rows=settings.subset.max_rows
                 )
-                report = _plan_report(settings, graph, plan, subset)
+                report = plan_report(settings, graph, plan, subset)
                 counts = {t.table: t.rows for t in report.tables}
                 return CopyResult(
                     plan=report,
@@ -409,7 +305,7 @@ class _CopyJob:
                 sink=submit if streaming else None,
                 batch_size=settings.subset.batch_size,
             )
-            report = _plan_report(settings, graph, plan, subset)
+            report = plan_report(settings, graph, plan, subset)
             if not streaming:
                 loader.plan = plan_load(self.target_graph, report.load_order)
             held = set(plan.tables) - streamed_tables(graph, plan) if streaming else set(plan.tables)

@@ -18,7 +18,7 @@ from repro.cli.options import (
 from repro.config import Settings, parse_root_option
 
 if TYPE_CHECKING:  # the pipeline is imported when a command runs: `repro --help` stays fast
-    from repro.copy import CopyResult, PlanReport
+    from repro.plan_report import CopyResult, PlanReport
 
 
 def _settings(app: AppContext, source_url: str | None, target_url: str | None, root: str | None) -> Settings:
