@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-reduced", action="store_true", help="skip the 100x smaller database (size target)")
     p.add_argument("--no-masking", action="store_true", help="skip the masking-engine micro-benchmark")
     p.add_argument("--runs-light", type=int, help="runs per light case (default 5; 3 with --small)")
-    p.add_argument("--runs-heavy", type=int, help="runs per heavy case (default 3; 2 with --small)")
+    p.add_argument("--runs-heavy", type=int, help="runs per heavy case (default 5; 2 with --small)")
     p.add_argument(
         "--timeout", type=float, help="seconds before a repro run is killed (default 900; 120 --small)"
     )
@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.runs_light = args.runs_light or (3 if args.small else 5)
-    args.runs_heavy = args.runs_heavy or (2 if args.small else 3)
+    args.runs_heavy = args.runs_heavy or (2 if args.small else 5)
     args.timeout = args.timeout or (120.0 if args.small else 900.0)
     args.output = args.output or (SMALL_OUTPUT if args.small else DEFAULT_OUTPUT)
     return args
@@ -176,28 +176,37 @@ def drop_staging(name: str) -> None:
     admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_case(case: Case, runs: int, config: Path, workdir: Path, timeout_s: float) -> None:
-    """Warm the source with one untimed pipeline run, then alternate pipeline and repro runs."""
-    staging = fresh_staging(0)
-    run_pipeline(pg_connect, case.db_name, staging, case.user_id)
-    drop_staging(staging)
-    env = repro_env()
+def run_cases(cases: list[tuple[Case, Path, Path]], runs: int, timeout_s: float) -> None:
+    """The cases (case, its repro.yaml, its work folder) of one user on each database, their runs interleaved:
+    run 1 of every case, then run 2, ... so a slow minute of the shared machine weighs on the production-size
+    case and on its 100x smaller baseline alike. Each source is warmed first by one untimed pipeline run."""
+    for case, _config, _workdir in cases:
+        staging = fresh_staging(0)
+        run_pipeline(pg_connect, case.db_name, staging, case.user_id)
+        drop_staging(staging)
     for i in range(1, runs + 1):
-        staging = fresh_staging(i)
-        pipe = run_pipeline(pg_connect, case.db_name, staging, case.user_id)
-        drop_staging(staging)
-        case.pipeline.append(pipe)
-        line = f"  {case.db_name} {case.user} #{i}: pipeline {pipe.elapsed_s:.3f}s ({pipe.total_rows} rows)"
-        if case.repro and not any(r.ok for r in case.repro):
-            log(line + ", repro skipped (its first run failed)")
-            continue
-        staging = fresh_staging(i)
-        command = copy_user_command(config, case.user_id, pg_url(staging))
-        run = run_process(command, env=env, cwd=workdir, timeout_s=timeout_s)
-        drop_staging(staging)
-        case.repro.append(run)
-        status = f"{run.total_rows} rows" if run.ok else f"FAILED: {run.error}"
-        log(line + f", repro {run.elapsed_s:.3f}s ({status}, peak RSS {run.peak_rss_mb:.0f} MB)")
+        for case, config, workdir in cases:
+            run_once(case, i, config, workdir, timeout_s)
+
+
+def run_once(case: Case, i: int, config: Path, workdir: Path, timeout_s: float) -> None:
+    """One pipeline run, then one repro run, each into a fresh staging database."""
+    env = repro_env()
+    staging = fresh_staging(i)
+    pipe = run_pipeline(pg_connect, case.db_name, staging, case.user_id)
+    drop_staging(staging)
+    case.pipeline.append(pipe)
+    line = f"  {case.db_name} {case.user} #{i}: pipeline {pipe.elapsed_s:.3f}s ({pipe.total_rows} rows)"
+    if case.repro and not any(r.ok for r in case.repro):
+        log(line + ", repro skipped (its first run failed)")
+        return
+    staging = fresh_staging(i)
+    command = copy_user_command(config, case.user_id, pg_url(staging))
+    run = run_process(command, env=env, cwd=workdir, timeout_s=timeout_s)
+    drop_staging(staging)
+    case.repro.append(run)
+    status = f"{run.total_rows} rows" if run.ok else f"FAILED: {run.error}"
+    log(line + f", repro {run.elapsed_s:.3f}s ({status}, peak RSS {run.peak_rss_mb:.0f} MB)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,17 +243,20 @@ def run(args: argparse.Namespace) -> int:
     users = [args.only] if args.only else ["light", "heavy"]
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="repro-bench-") as tmp:
+        setups: dict[str, tuple[Path, Path]] = {}
         for role, shape in shapes.items():
             workdir = Path(tmp) / role
             workdir.mkdir()
-            config = write_repro_config(pg_url(shape.name), workdir)
-            for user in users:
+            setups[role] = (write_repro_config(pg_url(shape.name), workdir), workdir)
+        for user in users:
+            of_user = []
+            for role, shape in shapes.items():
                 user_id = shape.heavy_user if user == "heavy" else shape.light_user
-                case = Case(role, shape.name, user, user_id)
-                runs = args.runs_heavy if user == "heavy" else args.runs_light
-                run_case(case, runs, config, workdir, args.timeout)
-                cases.append(case)
-                reference.append(cpu_reference())
+                of_user.append((Case(role, shape.name, user, user_id), *setups[role]))
+            run_cases(of_user, args.runs_heavy if user == "heavy" else args.runs_light, args.timeout)
+            cases += [case for case, _config, _workdir in of_user]
+            reference.append(cpu_reference())
+    cases.sort(key=lambda c: list(shapes).index(c.database))  # the report lists production's cases first
     summaries = [summarise(c) for c in cases]
     machine["cpu_reference_s"] = {
         "runs": [round(r, 4) for r in reference],
