@@ -26,6 +26,17 @@ INSERT INTO t VALUES
 """
 
 
+def _table_with_rows(url: str, ddl: str, rows: list[dict[str, Any]]) -> sa.Engine:
+    """An engine on `url` after creating one table and inserting `rows` (dicts by column name) into it."""
+    engine = sa.create_engine(url)
+    table = ddl.split()[2]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(ddl)
+        names = list(rows[0])
+        conn.execute(sa.text(f"INSERT INTO {table} VALUES ({', '.join(':' + n for n in names)})"), rows)
+    return engine
+
+
 @pytest.mark.parametrize("dialect", ["postgresql"])
 def test_array_lookup_matches_sqlalchemy(dialect: str, new_database: Any) -> None:
     url = new_database(dialect)
@@ -52,14 +63,11 @@ def test_array_lookup_matches_sqlalchemy(dialect: str, new_database: Any) -> Non
 def test_lookups_come_in_bounded_parts(dialect: str, new_database: Any) -> None:
     """One key with many rows (a user's orders) comes in parts of at most `rows_per_part` rows, the same
     rows as one query gives; later lookups on the same transaction are unaffected by earlier cursors."""
-    url = new_database(dialect)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE o (id integer PRIMARY KEY, owner integer, note text)")
-        conn.execute(
-            sa.text("INSERT INTO o VALUES (:id, :owner, :note)"),
-            [{"id": i, "owner": 1 if i <= 25 else 2, "note": f"n{i}"} for i in range(1, 31)],
-        )
+    engine = _table_with_rows(
+        new_database(dialect),
+        "CREATE TABLE o (id integer PRIMARY KEY, owner integer, note text)",
+        [{"id": i, "owner": 1 if i <= 25 else 2, "note": f"n{i}"} for i in range(1, 31)],
+    )
     graph = reflect(engine)
     table = graph.tables["o"].table
     columns = graph.tables["o"].columns
@@ -83,14 +91,11 @@ def test_lookups_come_in_bounded_parts(dialect: str, new_database: Any) -> None:
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
 def test_count_matches_per_value(dialect: str, new_database: Any) -> None:
     """Rows per value of a column, for values given in several chunks; values without rows are left out."""
-    url = new_database(dialect)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE c (id integer PRIMARY KEY, owner integer, code varchar(10))")
-        conn.execute(
-            sa.text("INSERT INTO c VALUES (:id, :owner, :code)"),
-            [{"id": i, "owner": i % 4, "code": f"k{i % 3}"} for i in range(1, 41)],
-        )
+    engine = _table_with_rows(
+        new_database(dialect),
+        "CREATE TABLE c (id integer PRIMARY KEY, owner integer, code varchar(10))",
+        [{"id": i, "owner": i % 4, "code": f"k{i % 3}"} for i in range(1, 41)],
+    )
     table = reflect(engine).tables["c"].table
     with engine.connect() as conn:
         assert count_matches(conn, table, "owner", [0, 1, 2, 7], chunk=2) == {0: 10, 1: 10, 2: 10}
