@@ -19,7 +19,7 @@ from repro.errors import MissingSaltError
 from repro.masking.engine import SALT_ENV, MaskingEngine, salt_from_env
 from repro.masking.jsonpath import collect_path, parse_path
 from repro.masking.rules import ColumnRule, RuleSet, find_rule_problems, load_rules
-from repro.masking.strategies import STRATEGIES
+from repro.masking.strategies import STRATEGIES, keeps_original
 from repro.schema import SchemaGraph, reflect
 
 # Words in a column name that suggest personal data (compared with the name's words, not substrings).
@@ -474,9 +474,7 @@ def _survives(rule: ColumnRule, before: Any, after: Any) -> bool:
                 leaves += collect_path(_decoded(before), parse_path(path))
         texts = _strings(_decoded(after))
         return any(_text_survives(leaf, texts) for leaf in leaves if isinstance(leaf, str) and len(leaf) >= 4)
-    if before == after:
-        return True
-    return isinstance(before, str) and len(before) >= 6 and isinstance(after, str) and before in after
+    return keeps_original(before, after)
 
 
 def _strings(doc: Any) -> list[str]:

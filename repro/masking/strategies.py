@@ -106,13 +106,22 @@ def build_masker(rule: ColumnRule, ctx: MaskContext, *, null_safe: bool = True) 
     return masker
 
 
+def keeps_original(before: Any, after: Any) -> bool:
+    """Whether a masked value still shows the original: the same value, or a text of 6 or more characters
+    inside the masked text (a generated `Roberto` for `Robert`). `repro mask-check` reports these as leaks."""
+    if before == after:
+        return True
+    return isinstance(before, str) and len(before) >= 6 and isinstance(after, str) and before in after
+
+
 def _never_identity(masker: Masker) -> Masker:
-    """Generated values that happen to equal the original are replaced by another deterministic draw."""
+    """Generated values that still show the original (`keeps_original`) are replaced by another deterministic
+    draw."""
 
     def mask(value: Any, attempt: int) -> Any:
         out = masker(value, attempt)
         k = 0
-        while out == value and k < 16:
+        while k < 16 and keeps_original(value, out):
             out = masker(value, -(1 + attempt * 16 + k))
             k += 1
         return out

@@ -15,6 +15,7 @@ import pytest
 from masking.maskhelp import SALT, rules_from
 from repro.errors import RuleError
 from repro.masking.engine import MaskingEngine
+from repro.masking.strategies import _never_identity, keeps_original
 from repro.schema import SchemaGraph
 
 DDL = """
@@ -82,6 +83,19 @@ def test_faker_with_args_and_never_the_original(make_graph: Callable[[str], Sche
     assert all(
         a != b for a, b in zip(ints, [1, 2, 3], strict=True)
     )  # a draw equal to the original is redrawn
+
+
+def test_a_draw_that_still_shows_the_original_is_redrawn() -> None:
+    """What `repro mask-check` calls a leak (the value itself, or a text of 6+ characters inside the masked
+    one: `Roberto` for `Robert`) is never what a generating strategy returns."""
+    assert keeps_original("Robert", "Roberto") and keeps_original(3, 3) and keeps_original("Ann", "Ann")
+    assert (
+        not keeps_original("Ann", "Anna") and not keeps_original("Robert", "Bob") and not keeps_original(3, 4)
+    )
+    draws = {0: "Roberto", -1: "Robert", -2: "Alberto"}
+    masker = _never_identity(lambda value, attempt: draws[attempt])
+    assert masker("Robert", 0) == "Alberto"
+    assert _never_identity(lambda value, attempt: value + "a")("Ann", 0) == "Anna"  # too short to count
 
 
 def test_faker_unknown_provider_is_a_rule_error(make_graph: Callable[[str], SchemaGraph]) -> None:
