@@ -179,13 +179,14 @@ def drop_staging(name: str) -> None:
 def run_cases(cases: list[tuple[Case, Path, Path]], runs: int, timeout_s: float) -> None:
     """The cases (case, its repro.yaml, its work folder) of one user on each database, their runs interleaved:
     run 1 of every case, then run 2, ... so a slow minute of the shared machine weighs on the production-size
-    case and on its 100x smaller baseline alike. Each source is warmed first by one untimed pipeline run."""
+    case and on its 100x smaller baseline alike; every other round takes the cases in reverse order, so neither
+    is always the one that follows the other's runs. Each source is warmed first by one untimed pipeline run."""
     for case, _config, _workdir in cases:
         staging = fresh_staging(0)
         run_pipeline(pg_connect, case.db_name, staging, case.user_id)
         drop_staging(staging)
     for i in range(1, runs + 1):
-        for case, config, workdir in cases:
+        for case, config, workdir in cases if i % 2 else cases[::-1]:
             run_once(case, i, config, workdir, timeout_s)
 
 
