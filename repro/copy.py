@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -94,7 +95,8 @@ def copy_user(
     source = create_engine(source_url, read_only=True)
     target = create_engine(target_url) if target_url else None
     # The target's schema is read meanwhile, on its own connection: both databases answer at the same time.
-    target_schema = _Background(lambda: reflect(target, settings.schema)) if target is not None else None
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repro-target")
+    target_schema = background.submit(reflect, target, settings.schema) if target is not None else None
     try:
         with read_only_snapshot(source) as sconn:
             graph, plan, value = _plan_source(sconn, settings, user_id)
@@ -134,8 +136,7 @@ def copy_user(
                 snapshot_id=writer.snapshot_id if writer is not None else None,
             )
     finally:
-        if target_schema is not None:
-            target_schema.wait()
+        background.shutdown(wait=True)
         source.dispose()
         if target is not None:
             target.dispose()
@@ -161,48 +162,18 @@ def _prepare_target(
     tables: list[str],
     create_schema: bool,
     settings: Settings,
-    reflected: _Background[SchemaGraph],
+    reflected: Future[SchemaGraph],
 ) -> tuple[list[str], SchemaGraph]:
     """Create missing tables if asked, then check the target has every table and column the copy may write
     (`reflected`: the target's schema as read before)."""
     needed = {t: graph.table(t).columns for t in tables}
     created: list[str] = []
     if create_schema:
-        reflected.wait()
+        wait([reflected])
         created = create_missing_tables(target, graph, needed)
     target_graph = reflect(target, settings.schema) if created else reflected.result()
     check_target_schema(target_graph, needed)
     return created, target_graph
-
-
-T = TypeVar("T")
-
-
-class _Background(Generic[T]):
-    """`work()` run in a thread of its own; `result()` waits for it and returns its value or raises its error."""
-
-    def __init__(self, work: Callable[[], T]) -> None:
-        self._value: T | None = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._value = work()
-            except BaseException as exc:  # raised in the caller's thread by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="repro-background", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> T:
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
 
 
 @dataclass

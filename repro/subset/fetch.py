@@ -1,7 +1,7 @@
 """Batched lookups on the source: rows of a table whose columns match a set of keys.
 
 Postgres takes thousands of keys at once through one array parameter (`col = ANY(CAST(:keys AS type[]))`),
-run on the driver's cursor with its compiled statement cached and read through a server-side cursor; the other
+run on the driver's cursor with its statement text cached and read through a server-side cursor; the other
 databases take a few hundred keys per `IN (...)` list through SQLAlchemy. Rows come in parts of bounded size.
 """
 
@@ -68,7 +68,8 @@ _cursor_names = itertools.count(1)
 def _raw_fetcher(
     conn: Connection, sql: str, cols: list[Any]
 ) -> Callable[[list[Any], int], Iterator[list[tuple[Any, ...]]]]:
-    """Run a compiled key lookup on the driver's cursor: plain tuples, without building a Row per row.
+    """Run a key lookup (SQL text, see `_any_array_sql`) on the driver's cursor: plain tuples, without building a
+    Row per row.
 
     The lookup runs through a server-side cursor, `rows_per_fetch` rows at a time, so however many rows one
     key has (a user's 20,000 orders), no more than that many are held at once; opening the cursor, its first
@@ -138,7 +139,7 @@ def fetch_chunks(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Rows of `table` whose `match_columns` equal one of `values`, in lists of at most `rows_per_part`
     tuples: a few hundred keys per query, or on Postgres thousands at once through one array parameter (its
-    compiled statement kept in `cache`). Values are tuples, or with `bare` (one match column) the values
+    statement kept in `cache`). Values are tuples, or with `bare` (one match column) the values
     themselves."""
     pending = list(values) if bare or len(match_columns) > 1 else [v[0] for v in values]
     cols = [table.c[c] for c in select_columns]
@@ -175,15 +176,10 @@ def count_matches(
     counts: dict[Any, int] = {}
     any_sql = _any_array_sql(conn, table, (), [column], count=True)
     if any_sql is not None:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            for start in range(0, len(values), ARRAY_CHUNK):
-                cursor.execute(any_sql, {"keys": pg_array_param(list(values[start : start + ARRAY_CHUNK]))})
-                process = col.type._cached_result_processor(conn.dialect, cursor.description[0][1])
-                for value, n in cursor.fetchall():
-                    counts[process(value) if process else value] = n
-        finally:
-            cursor.close()
+        fetch = _raw_fetcher(conn, any_sql, [col, sa.func.count()])
+        for start in range(0, len(values), ARRAY_CHUNK):
+            for part in fetch(list(values[start : start + ARRAY_CHUNK]), ROWS_PER_PART):
+                counts.update(part)
         return counts
     keys: Any = sa.bindparam("keys", expanding=True)
     stmt = sa.select(col, sa.func.count()).where(col.in_(keys)).group_by(col)
