@@ -212,6 +212,13 @@ def quote_ident(conn: Connection | Engine, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
+def without_parameter_escapes(conn: Connection | Engine, text: str) -> str:
+    """Text made with the dialect's quoting, as the server is to read it where the driver parses no parameters
+    (COPY, a statement run without parameters) or as a parameter's value: for drivers whose parameters are
+    marked with `%` (psycopg2, PyMySQL) the quoting doubled each `%` of a name."""
+    return text.replace("%%", "%") if conn.dialect.paramstyle in ("format", "pyformat") else text
+
+
 def pg_array_param(values: list[Any]) -> Any:
     """Values as psycopg2 sends them in an array parameter: integers as one array literal (no per-item
     adaptation), UUIDs as text, anything else as the list itself."""

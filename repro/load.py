@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from repro.db import connect, describe_db_error, dialect_name
+from repro.db import connect, describe_db_error, dialect_name, without_parameter_escapes
 from repro.errors import DatabaseError, SchemaMismatchError
 from repro.load_order import LoadPlan
 from repro.masking.batch import MaskedBatch
@@ -336,7 +336,8 @@ class Loader:
             info = self.plan.graph.table(table_name)
             if len(info.primary_key) == 1:
                 qualified = f"{info.table.schema}.{table_name}" if info.table.schema else table_name
-                tables.append((info, preparer.quote(qualified), info.primary_key[0]))
+                name = without_parameter_escapes(self.conn, preparer.quote(qualified))  # a parameter value
+                tables.append((info, name, info.primary_key[0]))
         if not tables:
             return
         lookup = " UNION ALL ".join(

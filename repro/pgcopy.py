@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from repro.db import pg_array_param
+from repro.db import pg_array_param, without_parameter_escapes
 
 Encoder = Callable[[Any], str]
 COPY_CHUNK = 1 << 20  # bytes handed to libpq per read of the buffer
@@ -130,15 +130,18 @@ class CopyUpserter:
             )
         else:
             action = "DO NOTHING"
-        self.copy_sql = f"COPY {self.temp} ({cols}) FROM STDIN"
-        self.direct_copy_sql = f"COPY {self.target} ({cols}) FROM STDIN"
+        self.copy_sql = without_parameter_escapes(conn, f"COPY {self.temp} ({cols}) FROM STDIN")
+        self.direct_copy_sql = without_parameter_escapes(conn, f"COPY {self.target} ({cols}) FROM STDIN")
         # Single-column keys: a batch none of whose keys is on staging yet is COPYed straight into the table.
         self.key_position = list(columns).index(pk[0]) if len(pk) == 1 else None
         pk_type = table.c[pk[0]].type
         self.exists_sql = f"SELECT 1 FROM {self.target} WHERE {conflict} = ANY(%(keys)s::{pk_type.compile(conn.dialect)}[]) LIMIT 1"
-        self.upsert_sql = f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}"
-        self.create_temp_sql = (
-            f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
+        self.upsert_sql = without_parameter_escapes(
+            conn,
+            f"INSERT INTO {self.target} ({cols}) SELECT {cols} FROM {self.temp} ON CONFLICT ({conflict}) {action}",
+        )
+        self.create_temp_sql = without_parameter_escapes(
+            conn, f"CREATE TEMPORARY TABLE {self.temp} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP"
         )
         self.temp_ready = False  # created on the first batch that needs an upsert
         self.codec = _python_codec(conn)

@@ -152,7 +152,7 @@ def table_keys(url: str) -> dict[str, set[tuple[object, ...]]]:
             pk = insp.get_pk_constraint(t)["constrained_columns"]
             q = engine.dialect.identifier_preparer.quote
             cols = ", ".join(q(c) for c in pk) if pk else "*"
-            keys = {tuple(r) for r in conn.execute(sa.text(f"SELECT {cols} FROM {q(t)}"))}
+            keys = {tuple(r) for r in conn.exec_driver_sql(f"SELECT {cols} FROM {q(t)}")}
             if keys:
                 result[t] = keys
     engine.dispose()

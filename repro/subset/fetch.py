@@ -48,18 +48,20 @@ def _any_array_sql(
     column = table.c[match_columns[0]]
     if isinstance(column.type, sa.ARRAY | sa.JSON):
         return None
+    # The dialect's quoting already doubles a % in a name: psycopg2 reads the text with a parameter.
     quote = conn.dialect.identifier_preparer.quote
     array_type = conn.dialect.type_compiler_instance.process(pg.ARRAY(column.type))
-    names = [quote(column.name), "count(*)"] if count else [quote(c) for c in select_columns]
+    match = quote(column.name)
+    names = [match, "count(*)"] if count else [quote(c) for c in select_columns]
     sql = (
         f"SELECT {', '.join(names)} FROM {conn.dialect.identifier_preparer.format_table(table)}"
-        f" WHERE {quote(column.name)} = ANY(CAST(%(keys)s AS {array_type}))"
+        f" WHERE {match} = ANY(CAST(%(keys)s AS {array_type}))"
     )
     if count:
-        sql += f" GROUP BY {quote(column.name)}"
+        sql += f" GROUP BY {match}"
     if order_by:
         sql += " ORDER BY " + ", ".join(quote(c) for c in order_by)
-    return sql.replace("%", "%%").replace("%%(keys)s", "%(keys)s")  # a % in a name is not a parameter
+    return sql
 
 
 _cursor_names = itertools.count(1)

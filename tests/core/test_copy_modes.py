@@ -305,3 +305,40 @@ def test_the_loader_stage_takes_the_batches_waiting_together_in_order() -> None:
     assert [w for g in groups for w in g] == [1, 2, 3, 4]
     assert len(groups) < 4  # some batches went together
     assert seen == [("t", 0), ("batch", 1), ("batch", 2), ("batch", 3), ("u", 0), ("batch", 4)]
+
+
+def test_names_with_a_percent_sign_on_postgres(new_database: Any) -> None:
+    """SQL the loader, the reference checks and the lookups write out themselves (run by psycopg2 with
+    parameters, where `%` marks one) take table and column names holding a `%`."""
+    from repro.masking.batch import sealed_from_snapshot
+    from repro.subset.fetch import count_matches, fetch_chunks
+
+    url = new_database("postgresql", "pct")
+    engine = create_engine(url)
+    with engine.begin() as conn:  # driver SQL: % doubled
+        conn.exec_driver_sql('CREATE TABLE "par%%ent" (id integer PRIMARY KEY, "ra%%te" text)')
+        conn.exec_driver_sql(
+            'CREATE TABLE "ch%%ild" (id integer PRIMARY KEY, "par%%ent_id" integer REFERENCES "par%%ent" (id))'
+        )
+        conn.exec_driver_sql("""INSERT INTO "par%%ent" VALUES (100, '5%%')""")
+    try:
+        with target_transaction(engine) as conn:
+            loader = Loader(conn, LoadPlan(reflect(conn), []), tables=["par%ent", "ch%ild"])
+            assert loader.references is not None and loader.fresh_table("ch%ild")
+            parents = sealed_from_snapshot("par%ent", ("id", "ra%te"), [(1, "a"), (2, "b")])
+            children = sealed_from_snapshot("ch%ild", ("id", "par%ent_id"), [(10, 1), (11, 100), (12, 2)])
+            loader.write_all([(b, loader.encode(b)) for b in (parents, children)])
+            loader.finish()
+        assert table_keys(url) == {"par%ent": {(1,), (2,), (100,)}, "ch%ild": {(10,), (11,), (12,)}}
+        graph = reflect(engine)
+        child = graph.tables["ch%ild"].table
+        with engine.connect() as conn:
+            rows = [
+                r
+                for part in fetch_chunks(conn, child, ["id"], ["par%ent_id"], [1, 100], bare=True)
+                for r in part
+            ]
+            assert sorted(rows) == [(10,), (11,)]
+            assert count_matches(conn, child, "par%ent_id", [1, 2, 100, 7]) == {1: 1, 2: 1, 100: 1}
+    finally:
+        engine.dispose()
